@@ -1,0 +1,302 @@
+// Package snapshot turns a deployment's frozen content plus its stage's live
+// settings into the immutable, compiled form the data plane serves (Stage),
+// and keeps the live one of every stage (Registry), recompiling when the
+// store says an API changed. Deployments are snapshots: route changes reach
+// clients only through a new deployment, while stage settings (variables,
+// throttling, logging) apply without one — as on AWS.
+//
+// A compiled Stage is never mutated after Compile returns and is safe to
+// share between goroutines. Registry is safe for concurrent use.
+package snapshot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/wsgate/wsgate/internal/apigw"
+	"github.com/wsgate/wsgate/internal/selection"
+)
+
+// Stage is a compiled, live stage: what one WebSocket connection's messages
+// are routed against.
+type Stage struct {
+	APIID        string
+	Name         string
+	DeploymentID string
+	APIName      string
+	// APIKeySelection is the API's apiKeySelectionExpression.
+	APIKeySelection string
+
+	RouteSelection *selection.Expr
+	Routes         map[string]*Route // by route key
+	Connect        *Route            // nil if the API has no $connect route
+	Disconnect     *Route
+	Default        *Route
+
+	Variables       map[string]string
+	DefaultSettings apigw.RouteSettings
+	RouteSettings   map[string]apigw.RouteSettings
+	AccessLog       *apigw.AccessLogSettings
+
+	Authorizers map[string]*Authorizer
+	Models      map[string]*Model // by name
+}
+
+// Route is a compiled route.
+type Route struct {
+	ID                string
+	Key               string
+	AuthorizationType string
+	Authorizer        *Authorizer
+	APIKeyRequired    bool
+	// RequiredParameters are route.request.{header|querystring}.X marked
+	// required ($connect only).
+	RequiredParameters []string
+	// TwoWay: the integration's answer goes back to the client (the route
+	// has routeResponseSelectionExpression $default and a $default route
+	// response).
+	TwoWay         bool
+	Integration    *Integration // nil when the route has no target
+	ModelSelection *selection.Expr
+	RequestModels  map[string]*Model
+}
+
+// Integration is a compiled integration.
+type Integration struct {
+	apigw.Integration
+	TemplateSelection *selection.Expr
+	Responses         []*IntegrationResponse // $default last
+}
+
+// IntegrationResponse is a compiled integration response.
+type IntegrationResponse struct {
+	apigw.IntegrationResponse
+	Pattern           *selection.Pattern // nil for $default
+	TemplateSelection *selection.Expr
+}
+
+// Authorizer is a compiled REQUEST authorizer.
+type Authorizer struct {
+	apigw.Authorizer
+}
+
+// Model is an API model.
+type Model struct {
+	apigw.Model
+}
+
+// Settings returns the effective settings of a route key: the stage's
+// defaultRouteSettings overridden member by member by routeSettings[key].
+func (s *Stage) Settings(routeKey string) apigw.RouteSettings {
+	eff := s.DefaultSettings
+	if rs, ok := s.RouteSettings[routeKey]; ok {
+		if rs.DataTraceEnabled != nil {
+			eff.DataTraceEnabled = rs.DataTraceEnabled
+		}
+		if rs.DetailedMetricsEnabled != nil {
+			eff.DetailedMetricsEnabled = rs.DetailedMetricsEnabled
+		}
+		if rs.LoggingLevel != "" {
+			eff.LoggingLevel = rs.LoggingLevel
+		}
+		if rs.ThrottlingBurstLimit != nil {
+			eff.ThrottlingBurstLimit = rs.ThrottlingBurstLimit
+		}
+		if rs.ThrottlingRateLimit != nil {
+			eff.ThrottlingRateLimit = rs.ThrottlingRateLimit
+		}
+	}
+	return eff
+}
+
+// Select picks the route for a text message: the route whose key equals the
+// route selection expression's value, else $default; nil when neither
+// exists (the client then gets the Forbidden frame). Messages that are not
+// JSON go to $default. ok reports whether a route was found.
+func (s *Stage) Select(body []byte) (*Route, bool) {
+	if s.RouteSelection != nil {
+		key, isJSON := s.RouteSelection.SelectRoute(body)
+		if isJSON {
+			if r, ok := s.Routes[key]; ok && key != apigw.RouteConnect && key != apigw.RouteDisconnect {
+				return r, true
+			}
+		}
+	}
+	return s.Default, s.Default != nil
+}
+
+// Compile builds the live form of a stage from its deployment's snapshot.
+// Errors are *apigw.Error BadRequestExceptions naming what is wrong.
+func Compile(snap *apigw.Snapshot, st *apigw.Stage) (*Stage, error) {
+	s := &Stage{
+		APIID:           snap.APIID,
+		DeploymentID:    snap.DeploymentID,
+		APIName:         snap.API.Name,
+		APIKeySelection: snap.API.APIKeySelectionExpression,
+		Routes:          map[string]*Route{},
+		Authorizers:     map[string]*Authorizer{},
+		Models:          map[string]*Model{},
+	}
+	if st != nil {
+		s.Name = st.StageName
+		s.Variables = st.StageVariables
+		if st.DefaultRouteSettings != nil {
+			s.DefaultSettings = *st.DefaultRouteSettings
+		}
+		s.RouteSettings = st.RouteSettings
+		s.AccessLog = st.AccessLogSettings
+	}
+	rse, err := parseExpr("routeSelectionExpression", snap.API.RouteSelectionExpression, selection.RootRequestBody)
+	if err != nil {
+		return nil, err
+	}
+	s.RouteSelection = rse
+
+	for _, m := range snap.Models {
+		s.Models[m.Name] = &Model{Model: m}
+	}
+	for _, a := range snap.Authorizers {
+		s.Authorizers[a.AuthorizerID] = &Authorizer{Authorizer: a}
+	}
+	integrations := map[string]*Integration{}
+	for _, it := range snap.Integrations {
+		ci, err := compileIntegration(it, snap.IntegrationResponses[it.IntegrationID])
+		if err != nil {
+			return nil, err
+		}
+		integrations[it.IntegrationID] = ci
+	}
+	for _, r := range snap.Routes {
+		cr := &Route{
+			ID:                r.RouteID,
+			Key:               r.RouteKey,
+			AuthorizationType: r.AuthorizationType,
+			APIKeyRequired:    r.APIKeyRequired,
+		}
+		if r.AuthorizerID != "" {
+			cr.Authorizer = s.Authorizers[r.AuthorizerID]
+			if cr.Authorizer == nil {
+				return nil, apigw.BadRequest("Route %s uses authorizer %s, which does not exist", r.RouteKey, r.AuthorizerID)
+			}
+		}
+		for k, pc := range r.RequestParameters {
+			if pc.Required {
+				cr.RequiredParameters = append(cr.RequiredParameters, k)
+			}
+		}
+		if id := r.TargetIntegration(); id != "" {
+			cr.Integration = integrations[id]
+			if cr.Integration == nil {
+				return nil, apigw.BadRequest("Route %s targets integration %s, which does not exist", r.RouteKey, id)
+			}
+		}
+		if r.RouteResponseSelectionExpression == apigw.RouteDefault {
+			for _, rr := range snap.RouteResponses[r.RouteID] {
+				if rr.RouteResponseKey == apigw.RouteDefault {
+					cr.TwoWay = true
+				}
+			}
+		}
+		if r.ModelSelectionExpression != "" {
+			if cr.ModelSelection, err = parseExpr("modelSelectionExpression of route "+r.RouteKey, r.ModelSelectionExpression, selection.RootRequestBody); err != nil {
+				return nil, err
+			}
+		}
+		if len(r.RequestModels) > 0 {
+			cr.RequestModels = map[string]*Model{}
+			for k, name := range r.RequestModels {
+				m := s.Models[name]
+				if m == nil {
+					return nil, apigw.BadRequest("Route %s uses model %s, which does not exist", r.RouteKey, name)
+				}
+				cr.RequestModels[k] = m
+			}
+		}
+		s.Routes[r.RouteKey] = cr
+	}
+	s.Connect = s.Routes[apigw.RouteConnect]
+	s.Disconnect = s.Routes[apigw.RouteDisconnect]
+	s.Default = s.Routes[apigw.RouteDefault]
+	return s, nil
+}
+
+func compileIntegration(it apigw.Integration, responses []apigw.IntegrationResponse) (*Integration, error) {
+	ci := &Integration{Integration: it}
+	if it.TemplateSelectionExpression != "" {
+		e, err := parseExpr("templateSelectionExpression of integration "+it.IntegrationID, it.TemplateSelectionExpression, selection.RootRequestBody)
+		if err != nil {
+			return nil, err
+		}
+		ci.TemplateSelection = e
+	}
+	var def *IntegrationResponse
+	for _, ir := range responses {
+		cir := &IntegrationResponse{IntegrationResponse: ir}
+		if ir.TemplateSelectionExpression != "" {
+			e, err := parseExpr("templateSelectionExpression of integration response "+ir.IntegrationResponseKey, ir.TemplateSelectionExpression,
+				selection.RootRequestBody, selection.RootIntegrationStatusCode, selection.RootIntegrationHeader, selection.RootIntegrationMultiValueHeader, selection.RootIntegrationBody)
+			if err != nil {
+				return nil, err
+			}
+			cir.TemplateSelection = e
+		}
+		if ir.IntegrationResponseKey == apigw.RouteDefault {
+			def = cir
+			continue
+		}
+		p, err := selection.ParsePattern(ir.IntegrationResponseKey)
+		if err != nil {
+			return nil, apigw.BadRequest("Invalid integration response key %q: %v", ir.IntegrationResponseKey, err)
+		}
+		cir.Pattern = p
+		ci.Responses = append(ci.Responses, cir)
+	}
+	if def != nil {
+		ci.Responses = append(ci.Responses, def)
+	}
+	return ci, nil
+}
+
+// parseExpr parses a selection expression whose variables must have one of
+// the allowed roots.
+func parseExpr(member, src string, roots ...string) (*selection.Expr, error) {
+	text := src
+	if text == apigw.RouteDefault {
+		// AWS reads a bare "$default" as the literal fallback key (its
+		// routeResponseSelectionExpression must even be written that way).
+		text = `\$default`
+	}
+	e, err := selection.Parse(text)
+	if err != nil {
+		return nil, apigw.BadRequest("Invalid %s %q: %v", member, src, err)
+	}
+	for _, v := range e.Vars() {
+		ok := false
+		for _, r := range roots {
+			if v.Root == r {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, apigw.BadRequest("Invalid %s %q: $%s is not supported here; use %s", member, src, v.Name, describeRoots(roots))
+		}
+	}
+	return e, nil
+}
+
+func describeRoots(roots []string) string {
+	out := make([]string, len(roots))
+	for i, r := range roots {
+		out[i] = "$" + r + ".…"
+	}
+	return strings.Join(out, ", ") + " or static text"
+}
+
+// Validate checks that a snapshot compiles.
+func Validate(snap *apigw.Snapshot) error {
+	_, err := Compile(snap, nil)
+	if err != nil {
+		return fmt.Errorf("%w", err)
+	}
+	return nil
+}
