@@ -10,7 +10,10 @@ import (
 // API declares a WebSocket API. APIs are matched by name when the file is
 // applied, so applying the same file twice changes nothing.
 type API struct {
-	Name                      string                 `yaml:"name"`
+	Name string `yaml:"name"`
+	// ID fixes the API's id (lowercase letters and digits), so that its URLs
+	// stay the same across data directories; the API is then matched by id.
+	ID                        string                 `yaml:"id"`
 	Description               string                 `yaml:"description"`
 	RouteSelectionExpression  string                 `yaml:"routeSelectionExpression"`
 	APIKeySelectionExpression string                 `yaml:"apiKeySelectionExpression"`
@@ -116,7 +119,10 @@ func (a *API) applyDefaults() {
 	}
 }
 
-var stageNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+var (
+	stageNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	apiIDRE     = regexp.MustCompile(`^[a-z0-9]{1,64}$`)
+)
 
 func (c *Config) validateAPIs() []error {
 	var errs []error
@@ -132,6 +138,9 @@ func (c *Config) validateAPIs() []error {
 			add(p+".name", "%q is also the name of apis[%d]; API names must be unique", a.Name, j)
 		}
 		names[a.Name] = i
+		if a.ID != "" && !apiIDRE.MatchString(a.ID) {
+			add(p+".id", "API ids are 1 to 64 lowercase letters and digits, not %q", a.ID)
+		}
 		if len(a.Routes) == 0 {
 			add(p+".routes", "at least one route is required")
 		}

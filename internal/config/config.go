@@ -106,6 +106,10 @@ type Limits struct {
 
 // Function is a local Lambda function.
 type Function struct {
+	// Build, when set, is run once at start (in Dir) before the function is
+	// used, e.g. ["go", "build", "-o", "bin/connect", "./handlers/connect"];
+	// a failing build stops wsgate from starting.
+	Build       []string          `yaml:"build"`
 	Command     []string          `yaml:"command"`
 	Env         map[string]string `yaml:"env"`
 	Timeout     time.Duration     `yaml:"timeout"`

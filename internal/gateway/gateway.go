@@ -15,20 +15,29 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/controlapi"
+	"github.com/wsgate/wsgate/internal/dataplane"
+	"github.com/wsgate/wsgate/internal/funchost"
+	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/mgmtapi"
+	"github.com/wsgate/wsgate/internal/relay"
 	"github.com/wsgate/wsgate/internal/sigv4"
 	"github.com/wsgate/wsgate/internal/snapshot"
 	"github.com/wsgate/wsgate/internal/store"
 	"github.com/wsgate/wsgate/internal/store/boltstore"
+	"github.com/wsgate/wsgate/internal/wsconn"
 )
 
-// shutdownGrace bounds how long Run waits for connections to drain.
-const shutdownGrace = 10 * time.Second
+// shutdownGrace bounds how long Run waits for connections to drain and
+// $disconnect to run.
+const shutdownGrace = 15 * time.Second
 
 // Gateway is one wsgate node.
 type Gateway struct {
@@ -40,13 +49,8 @@ type Gateway struct {
 	baseURL  string
 	ready    chan struct{}
 	registry *snapshot.Registry
-}
-
-// Registry returns the live stage registry (after Ready).
-func (g *Gateway) Registry() *snapshot.Registry {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.registry
+	hub      *hub.Hub
+	funcs    *funchost.Host
 }
 
 // New checks the configuration's runtime requirements; it starts nothing.
@@ -81,20 +85,52 @@ func (g *Gateway) BaseURL() string {
 	return g.baseURL
 }
 
+// Registry returns the live stage registry (after Ready).
+func (g *Gateway) Registry() *snapshot.Registry {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.registry
+}
+
+// Hub returns this node's connection registry (after Ready).
+func (g *Gateway) Hub() *hub.Hub {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.hub
+}
+
+// Functions returns the local function host (after Ready), or nil when no
+// functions are configured.
+func (g *Gateway) Functions() *funchost.Host {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.funcs
+}
+
 // Run serves until ctx is cancelled, then shuts down in order. ready, if
 // not nil, is called once the listener accepts requests.
 func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 	cfg := g.cfg
+	// Parts are stopped in reverse order of creation; each stop runs even
+	// if a later part failed to start.
+	var stops []func(context.Context)
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i](sctx)
+		}
+	}()
 
 	st, err := g.openStore()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := st.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close store: %w", cerr)
+	stops = append(stops, func(context.Context) {
+		if cerr := st.Close(); cerr != nil {
+			g.log.Error("close store", "err", cerr)
 		}
-	}()
+	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -110,50 +146,125 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		scheme, wsScheme = "https", "wss"
 	}
+	addr := ln.Addr().(*net.TCPAddr)
+	// Local processes (functions) reach the gateway on loopback even when it
+	// listens on every interface.
+	localHost := addr.String()
+	if addr.IP.IsUnspecified() {
+		localHost = net.JoinHostPort("127.0.0.1", fmt.Sprint(addr.Port))
+	}
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	if publicURL == "" {
+		publicURL = wsScheme + "://" + localHost
+	}
 	g.mu.Lock()
 	g.listener = ln
-	g.baseURL = scheme + "://" + ln.Addr().String()
+	g.baseURL = scheme + "://" + localHost
 	g.mu.Unlock()
-	publicURL := cfg.PublicURL
-	if publicURL == "" {
-		publicURL = wsScheme + "://" + ln.Addr().String()
-	}
-
 	if len(cfg.Auth.Credentials) == 0 {
 		g.log.Warn("no credentials configured: accepting any well-formed SigV4 signature (loopback listener only)", "listen", ln.Addr().String())
 	}
 
-	control := controlapi.New(controlapi.Options{
-		Store:     st,
-		Region:    cfg.Region,
-		AccountID: cfg.AccountID,
-		Limits:    apigw.Limits{Routes: cfg.Limits.Routes, Integrations: cfg.Limits.Integrations, Stages: cfg.Limits.Stages, Authorizers: cfg.Limits.Authorizers, Models: apigw.DefaultLimits().Models, Deployments: apigw.DefaultLimits().Deployments},
-		Endpoint: func(apiID string) string {
-			if cfg.EndpointStyle == "host" {
-				return "wss://" + apiID + "." + cfg.HostDomain
-			}
-			return publicURL + "/" + apiID
-		},
-		Authenticate: g.authenticator("apigateway"),
-		Validate:     snapshot.Validate,
-		Log:          g.log.With("component", "controlapi"),
+	// Goroutines owned by Run.
+	var wg sync.WaitGroup
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	stops = append(stops, func(context.Context) {
+		stopBG()
+		wg.Wait()
 	})
 
-	registry := snapshot.NewRegistry(snapshot.Options{
-		Store: st,
-		Log:   g.log.With("component", "snapshot"),
+	// Local functions.
+	var funcs *funchost.Host
+	if len(cfg.Functions) > 0 {
+		if err := g.buildFunctions(ctx); err != nil {
+			ln.Close()
+			return err
+		}
+		funcs, err = funchost.New(g.functionOptions())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("functions: %w", err)
+		}
+		if err := funcs.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start functions: %w", err)
+		}
+		stops = append(stops, func(sctx context.Context) {
+			if err := funcs.Close(sctx); err != nil {
+				g.log.Warn("stop functions", "err", err)
+			}
+		})
+	}
+	var local integration.Local
+	if funcs != nil {
+		local = funcs
+	}
+	lambdaInv := integration.NewLambda(integration.LambdaOptions{
+		Local:          local,
+		RemoteEndpoint: cfg.Lambda.Endpoint,
+		Region:         firstNonEmpty(cfg.Lambda.Region, cfg.Region),
+		RemoteDisabled: cfg.Lambda.Disabled,
+		Log:            g.log.With("component", "lambda"),
+	})
+	httpInv := integration.NewHTTP(integration.HTTPOptions{Log: g.log.With("component", "http")})
+	stops = append(stops, func(context.Context) { httpInv.CloseIdleConnections() })
+
+	// WebSocket engine, connections, data plane.
+	cn := cfg.Connections
+	engine, err := wsconn.NewEngine(wsconn.Options{
+		MaxFrameSize:   cn.MaxFrameBytes,
+		MaxMessageSize: cn.MaxMessageBytes,
+		RejectBinary:   cn.Profile == "aws",
+		SendQueueBytes: cn.SendQueueBytes,
+		IdleTimeout:    cn.IdleTimeout,
+		MaxAge:         cn.MaxAge,
+		PingInterval:   cn.PingInterval,
+		Compression:    *cn.Compression,
+		OutFrameSize:   cn.MaxFrameBytes,
+		Log:            g.log.With("component", "wsconn"),
+	})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("websocket engine: %w", err)
+	}
+	if err := engine.Start(); err != nil {
+		ln.Close()
+		return fmt.Errorf("start websocket engine: %w", err)
+	}
+	connHub := hub.New()
+	registry := snapshot.NewRegistry(snapshot.Options{Store: st, Log: g.log.With("component", "snapshot")})
+	plane := dataplane.New(dataplane.Options{
+		Registry:  registry,
+		Engine:    engine,
+		Hub:       connHub,
+		HTTP:      httpInv,
+		Lambda:    lambdaInv,
+		Node:      1,
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Port:      fmt.Sprint(addr.Port),
+		Proto:     scheme,
+		ManagementEndpoint: func(apiID, stage string) string {
+			return scheme + "://" + localHost + "/" + apiID + "/" + stage
+		},
+		MaxInflight: cn.MaxInflight,
+		VerifyIAM:   g.iamVerifier(),
+		APIKeys:     cfg.Auth.APIKeys,
+		Log:         g.log.With("component", "dataplane"),
+	})
+	registry.OnRemove(plane.CloseStage)
+	// Connections drain before functions stop: $disconnect needs them.
+	stops = append(stops, func(sctx context.Context) {
+		if err := plane.Drain(sctx); err != nil {
+			g.log.Warn("drain connections", "err", err)
+		}
 	})
 	g.mu.Lock()
-	g.registry = registry
+	g.registry, g.hub, g.funcs = registry, connHub, funcs
 	g.mu.Unlock()
-	var wg sync.WaitGroup
-	rctx, stopRegistry := context.WithCancel(context.WithoutCancel(ctx))
-	defer func() {
-		stopRegistry()
-		wg.Wait()
-	}()
+
 	wg.Go(func() {
-		if err := registry.Run(rctx); err != nil {
+		if err := registry.Run(bg); err != nil {
 			g.log.Error("snapshot registry stopped", "err", err)
 		}
 	})
@@ -164,44 +275,74 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		return nil
 	}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+	limits := apigw.Limits{Routes: cfg.Limits.Routes, Integrations: cfg.Limits.Integrations, Stages: cfg.Limits.Stages,
+		Authorizers: cfg.Limits.Authorizers, Models: apigw.DefaultLimits().Models, Deployments: apigw.DefaultLimits().Deployments}
+	control := controlapi.New(controlapi.Options{
+		Store:     st,
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Limits:    limits,
+		Endpoint: func(apiID string) string {
+			if cfg.EndpointStyle == "host" {
+				return "wss://" + apiID + "." + cfg.HostDomain
+			}
+			return publicURL + "/" + apiID
+		},
+		Authenticate: g.authenticator("apigateway"),
+		Validate:     snapshot.Validate,
+		Log:          g.log.With("component", "controlapi"),
 	})
-	mux.Handle("/v2/", control)
-	mux.HandleFunc("GET /_wsgate/stages", g.serveStages)
+	mgmt := mgmtapi.New(mgmtapi.Options{
+		Relay:        &relay.Local{Hub: connHub},
+		Authenticate: g.authenticator("execute-api"),
+		Log:          g.log.With("component", "mgmtapi"),
+	})
+	if err := g.applyConfigAPIs(ctx, st, limits); err != nil {
+		ln.Close()
+		return err
+	}
 
 	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: cfg.Connections.HandshakeTimout,
+		Handler:           g.router(control, mgmt, plane),
+		ReadHeaderTimeout: cn.HandshakeTimout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	stops = append(stops, func(sctx context.Context) {
+		// First stop: no new requests or upgrades; in-flight $connect
+		// handshakes finish.
+		if err := srv.Shutdown(sctx); err != nil {
+			g.log.Warn("http shutdown", "err", err)
+		}
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("serve", "err", err)
+		}
+	})
 
 	close(g.ready)
 	if ready != nil {
 		ready(ln.Addr())
 	}
-
 	select {
 	case <-ctx.Done():
+		g.log.Info("shutting down: closing connections with 1001 and running $disconnect")
+		return nil
 	case err := <-serveErr:
+		serveErr <- err // for the stop above
 		return fmt.Errorf("serve: %w", err)
 	}
-	g.log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		g.log.Warn("http shutdown", "err", err)
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return ""
 }
 
 func (g *Gateway) openStore() (store.Store, error) {
@@ -216,8 +357,25 @@ func (g *Gateway) openStore() (store.Store, error) {
 	return st, nil
 }
 
-// authenticator returns the SigV4 check for one signing name.
-func (g *Gateway) authenticator(service string) func(r *http.Request, body []byte) *apigw.Error {
+func (g *Gateway) functionOptions() funchost.Options {
+	cfg := g.cfg
+	o := funchost.Options{Region: cfg.Region, AccountID: cfg.AccountID, Log: g.log.With("component", "funchost")}
+	for name, f := range cfg.Functions {
+		dir := cfg.Dir()
+		if f.Dir != "" {
+			dir = cfg.Resolve(f.Dir)
+		}
+		o.Functions = append(o.Functions, funchost.Function{
+			Name: name, Command: f.Command, Dir: dir, Env: f.Env, Timeout: f.Timeout,
+			Concurrency: f.Concurrency, Prewarm: f.Prewarm, MemoryMB: f.MemoryMB, Handler: f.Handler,
+		})
+	}
+	return o
+}
+
+// verifier returns the SigV4 verifier for one signing name, open (any
+// well-formed signature) when no credentials are configured.
+func (g *Gateway) verifier(service string) *sigv4.Verifier {
 	v := &sigv4.Verifier{Service: service}
 	if creds := g.cfg.Auth.Credentials; len(creds) > 0 {
 		m := make(map[string]string, len(creds))
@@ -228,6 +386,12 @@ func (g *Gateway) authenticator(service string) func(r *http.Request, body []byt
 	} else {
 		v.Open = true
 	}
+	return v
+}
+
+// authenticator returns the SigV4 check for one signing name.
+func (g *Gateway) authenticator(service string) func(r *http.Request, body []byte) *apigw.Error {
+	v := g.verifier(service)
 	return func(r *http.Request, body []byte) *apigw.Error {
 		if _, err := v.Verify(r, body); err != nil {
 			status, typ, msg := sigv4.AWSError(err)
@@ -235,4 +399,58 @@ func (g *Gateway) authenticator(service string) func(r *http.Request, body []byt
 		}
 		return nil
 	}
+}
+
+// iamVerifier checks AWS_IAM $connect requests (signed headers or a
+// presigned URL, signing name execute-api).
+func (g *Gateway) iamVerifier() func(r *http.Request) (string, error) {
+	v := g.verifier("execute-api")
+	return func(r *http.Request) (string, error) {
+		id, err := v.Verify(r, nil)
+		if err != nil {
+			return "", err
+		}
+		return id.AccessKeyID, nil
+	}
+}
+
+// router sends each request to its part: WebSocket upgrades to the data
+// plane, /v2/ to the control plane, @-paths to the management API.
+func (g *Gateway) router(control, mgmt, plane http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /_wsgate/stages", g.serveStages)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		switch {
+		case isUpgrade(r):
+			plane.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/v2/"):
+			control.ServeHTTP(w, r)
+		case mgmtapi.IsManagementPath(p):
+			mgmt.ServeHTTP(w, r)
+		case p == "/healthz" || strings.HasPrefix(p, "/_wsgate/"):
+			mux.ServeHTTP(w, r)
+		default:
+			// A plain GET to a stage URL: let the data plane say what is
+			// missing (426 Upgrade Required).
+			if _, _, ok := dataplane.Resolve(r); ok {
+				plane.ServeHTTP(w, r)
+				return
+			}
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		if strings.EqualFold(strings.TrimSpace(v), "websocket") {
+			return true
+		}
+	}
+	return false
 }

@@ -115,9 +115,11 @@ func (s *Stage) Settings(routeKey string) apigw.RouteSettings {
 // JSON go to $default. ok reports whether a route was found.
 func (s *Stage) Select(body []byte) (*Route, bool) {
 	if s.RouteSelection != nil {
-		key, isJSON := s.RouteSelection.SelectRoute(body)
+		var buf [64]byte
+		key, isJSON := s.RouteSelection.AppendRouteKey(buf[:0], body)
 		if isJSON {
-			if r, ok := s.Routes[key]; ok && key != apigw.RouteConnect && key != apigw.RouteDisconnect {
+			// routes[string(key)] does not allocate.
+			if r, ok := s.Routes[string(key)]; ok && r != s.Connect && r != s.Disconnect {
 				return r, true
 			}
 		}

@@ -60,6 +60,10 @@ func NewRegistry(o Options) *Registry {
 	return r
 }
 
+// OnRemove sets the callback for stages that stop being served; call it
+// before Run.
+func (r *Registry) OnRemove(f func(apiID, stage string)) { r.onRemove = f }
+
 // Stage returns the live stage, or nil when it does not exist or has no
 // deployment.
 func (r *Registry) Stage(apiID, stage string) *Stage {

@@ -124,14 +124,21 @@ type Store interface {
 	// ErrNotFound.
 	Delete(ctx context.Context, key string, rev uint64) error
 
-	// Watch reports every change to keys under prefix made after Watch
-	// returns, in revision order, until ctx is cancelled or the store is
+	// Watch reports the changes to keys under prefix, in revision order
+	// (but see coalescing below), until ctx is cancelled or the store is
 	// closed; then the channel is closed. It first delivers the current
-	// entries under prefix as EventPut events (so a watcher can build its
-	// state from the stream alone; their order is unspecified) followed by
-	// one event with Kind 0 (Event{}) marking the end of the initial state.
-	// No change is lost or repeated between the initial state and the live
-	// events.
+	// entries under prefix, in key order, as EventPut events (so a watcher
+	// can build its state from the stream alone), a consistent snapshot,
+	// followed by one event with Kind 0 (Event{}) marking the end of the
+	// initial state. Every live event has a higher revision than every
+	// initial entry.
+	//
+	// A backend may coalesce: when a key is written again before a
+	// watcher was sent the earlier write, the watcher may get only the
+	// later event (natsstore does, as its bucket keeps one revision per
+	// key; boltstore sends every event). So a watcher always converges on
+	// the current state, and never sees an older value after a newer one,
+	// but must not count on seeing every intermediate value of a key.
 	//
 	// Writers never wait for watchers. The channel is buffered; a watcher
 	// that leaves more than its backend's watch lag (DefaultWatchLag

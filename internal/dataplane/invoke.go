@@ -1,0 +1,409 @@
+package dataplane
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wsgate/wsgate/internal/apigw"
+	"github.com/wsgate/wsgate/internal/connid"
+	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/snapshot"
+)
+
+func newRequestID() string { return connid.NewRequestID() }
+
+// Extension headers a $connect integration can answer with to place the
+// connection in groups and attach metadata, without an extra call.
+const (
+	HeaderGroups   = "Wsgate-Groups"   // comma-separated group names
+	HeaderMetadata = "Wsgate-Metadata" // a JSON object of string values
+)
+
+// connectResult is what a successful $connect decided.
+type connectResult struct {
+	subprotocol string
+	groups      []string
+	metadata    map[string]string
+}
+
+// connect runs the $connect checks, authorizer and integration. A non-zero
+// status rejects the handshake with it.
+func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.Time) (res connectResult, status int, msg string) {
+	route := st.Connect
+	if route == nil {
+		return res, 0, "" // $connect is optional
+	}
+	for _, param := range route.RequiredParameters {
+		if !hasParam(r, param) {
+			return res, http.StatusBadRequest, "Missing required request parameter " + param
+		}
+	}
+	switch route.AuthorizationType {
+	case apigw.AuthIAM:
+		if p.o.VerifyIAM == nil {
+			return res, http.StatusForbidden, "Forbidden"
+		}
+		akid, err := p.o.VerifyIAM(r)
+		if err != nil {
+			p.log.Debug("AWS_IAM authorization failed", "conn_id", c.id, "err", err)
+			return res, http.StatusForbidden, "Forbidden"
+		}
+		c.base.identity = appendStrField(appendStrField(appendStrField(c.base.identity, "accessKey", akid), "caller", akid), "user", akid)
+		c.base.identity = appendStrField(c.base.identity, "accountId", p.o.AccountID)
+		c.base.identity = appendStrField(c.base.identity, "userArn", "arn:aws:iam::"+p.o.AccountID+":user/"+akid)
+	}
+	var usageKey string
+	if route.AuthorizationType == apigw.AuthCustom {
+		var s int
+		var m string
+		if s, m, usageKey = p.authorize(r, st, route, c, now); s != 0 {
+			return res, s, m
+		}
+	}
+	if route.APIKeyRequired {
+		key := r.Header.Get("X-Api-Key")
+		if st.APIKeySelection == apigw.AuthorizerAPIKeySelection {
+			key = usageKey
+		}
+		if key == "" || !p.apiKeys[key] {
+			return res, http.StatusForbidden, "Forbidden"
+		}
+		c.base.identity = appendStrField(c.base.identity, "apiKey", key)
+	}
+	if route.Integration == nil {
+		return res, 0, ""
+	}
+	requestID := newRequestID()
+	traceID := newTraceID(now)
+	in := route.Integration
+	var out callOutput
+	var err error
+	switch in.IntegrationType {
+	case apigw.IntegrationAWSProxy:
+		event := p.connectEvent(&c.base, encodeVars(st.Variables), r, requestID, traceID, now)
+		out, err = p.callProxy(r.Context(), st, in, event)
+	default:
+		out, err = p.callDirect(r.Context(), st, in, c, route, nil, r)
+	}
+	if err != nil {
+		p.log.Warn("$connect integration failed", "conn_id", c.id, "api_id", st.APIID, "stage", st.Name, "integration_id", in.IntegrationID, "err", err)
+		return res, http.StatusBadGateway, "Internal server error"
+	}
+	if out.status < 200 || out.status > 299 {
+		return res, out.status, http.StatusText(out.status)
+	}
+	res.subprotocol = headerValue(out.headers, "Sec-WebSocket-Protocol")
+	if !validToken(res.subprotocol) {
+		res.subprotocol = ""
+	}
+	if g := headerValue(out.headers, HeaderGroups); g != "" {
+		for _, name := range strings.Split(g, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				res.groups = append(res.groups, name)
+			}
+		}
+	}
+	if m := headerValue(out.headers, HeaderMetadata); m != "" {
+		if err := json.Unmarshal([]byte(m), &res.metadata); err != nil {
+			p.log.Warn("ignoring malformed "+HeaderMetadata+" header from $connect", "conn_id", c.id, "err", err)
+			res.metadata = nil
+		}
+	}
+	return res, 0, ""
+}
+
+func hasParam(r *http.Request, param string) bool {
+	if name, ok := strings.CutPrefix(param, "route.request.header."); ok {
+		return r.Header.Get(name) != ""
+	}
+	if name, ok := strings.CutPrefix(param, "route.request.querystring."); ok {
+		return r.URL.Query().Get(name) != ""
+	}
+	return true
+}
+
+// validToken reports whether s can be sent as a Sec-WebSocket-Protocol
+// value (an RFC 7230 token), so an integration cannot inject headers.
+func validToken(s string) bool {
+	if s == "" {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// headerValue looks a header up case-insensitively.
+func headerValue(h map[string]string, name string) string {
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// callOutput is an integration's answer, normalised.
+type callOutput struct {
+	status  int
+	headers map[string]string
+	body    []byte
+	binary  bool
+}
+
+// errMalformed marks a Lambda proxy result AWS would reject.
+var errMalformed = errors.New("malformed Lambda proxy response")
+
+// errFunction marks a function error (the handler failed).
+var errFunction = errors.New("function error")
+
+// proxyResult is a Lambda proxy integration's result.
+type proxyResult struct {
+	StatusCode        *int                `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Body              *string             `json:"body"`
+	IsBase64Encoded   bool                `json:"isBase64Encoded"`
+}
+
+// parseProxyResult decodes a proxy result. An empty or null result is
+// allowed (requireStatus false) for message routes, where AWS ignores the
+// result unless the route is two-way.
+func parseProxyResult(b []byte, requireStatus bool) (callOutput, error) {
+	trimmed := strings.TrimSpace(unsafeString(b))
+	if trimmed == "" || trimmed == "null" {
+		if requireStatus {
+			return callOutput{}, fmt.Errorf("%w: the function returned no result", errMalformed)
+		}
+		return callOutput{status: 200}, nil
+	}
+	var pr proxyResult
+	if err := json.Unmarshal(b, &pr); err != nil {
+		return callOutput{}, fmt.Errorf("%w: %v", errMalformed, err)
+	}
+	out := callOutput{status: 200, headers: pr.Headers}
+	if pr.StatusCode != nil {
+		out.status = *pr.StatusCode
+	} else if requireStatus {
+		return callOutput{}, fmt.Errorf("%w: statusCode is missing", errMalformed)
+	}
+	for k, vs := range pr.MultiValueHeaders {
+		if len(vs) > 0 {
+			if out.headers == nil {
+				out.headers = map[string]string{}
+			}
+			if _, ok := out.headers[k]; !ok {
+				out.headers[k] = strings.Join(vs, ",")
+			}
+		}
+	}
+	if pr.Body != nil {
+		if pr.IsBase64Encoded {
+			raw, err := base64.StdEncoding.DecodeString(*pr.Body)
+			if err != nil {
+				return callOutput{}, fmt.Errorf("%w: isBase64Encoded but the body is not base64: %v", errMalformed, err)
+			}
+			out.body, out.binary = raw, true
+		} else {
+			out.body = []byte(*pr.Body)
+		}
+	}
+	return out, nil
+}
+
+// timeout returns the integration's timeout.
+func timeout(in *snapshot.Integration) time.Duration {
+	ms := in.TimeoutInMillis
+	if ms <= 0 {
+		ms = apigw.DefaultTimeoutMillis
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// callProxy invokes an AWS_PROXY integration with an event and returns the
+// decoded proxy result. The integration URI names a Lambda function, or is
+// an http(s) URL that receives the event as a POST body.
+func (p *Plane) callProxy(ctx context.Context, st *snapshot.Stage, in *snapshot.Integration, event []byte) (callOutput, error) {
+	return p.callProxyWith(ctx, st, in, event, true)
+}
+
+func (p *Plane) callProxyWith(ctx context.Context, st *snapshot.Stage, in *snapshot.Integration, event []byte, requireStatus bool) (callOutput, error) {
+	uri, err := integration.ResolveStageVariables(in.IntegrationURI, st.Variables)
+	if err != nil {
+		return callOutput{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout(in))
+	defer cancel()
+	call := integration.Call{URI: uri, Body: event, Timeout: timeout(in)}
+	var res integration.Result
+	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
+		call.Method = http.MethodPost
+		call.Header = http.Header{"Content-Type": {"application/json"}}
+		res, err = p.o.HTTP.Do(ctx, call)
+		if err == nil && (res.Status < 200 || res.Status > 299) {
+			err = fmt.Errorf("proxy endpoint answered %d", res.Status)
+		}
+	} else {
+		call.Env = p.functionEnv(st)
+		res, err = p.o.Lambda.Invoke(ctx, call)
+		if err == nil && res.FunctionError != "" {
+			err = fmt.Errorf("%w: %s", errFunction, functionErrorMessage(res.Body))
+		}
+	}
+	if err != nil {
+		return callOutput{}, err
+	}
+	return parseProxyResult(res.Body, requireStatus)
+}
+
+// functionErrorMessage extracts errorMessage from a Lambda error document.
+func functionErrorMessage(b []byte) string {
+	var doc struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return string(b)
+	}
+	if doc.ErrorType != "" {
+		return doc.ErrorType + ": " + doc.ErrorMessage
+	}
+	return doc.ErrorMessage
+}
+
+func (p *Plane) functionEnv(st *snapshot.Stage) map[string]string {
+	ep := p.o.ManagementEndpoint(st.APIID, st.Name)
+	if ep == "" {
+		return nil
+	}
+	return map[string]string{"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": ep}
+}
+
+// callDirect invokes a non-proxy integration (HTTP_PROXY, HTTP, MOCK, AWS)
+// with the message body. r is the upgrade request for $connect, nil
+// otherwise.
+func (p *Plane) callDirect(ctx context.Context, st *snapshot.Stage, in *snapshot.Integration, c *conn, route *snapshot.Route, body []byte, r *http.Request) (callOutput, error) {
+	switch in.IntegrationType {
+	case apigw.IntegrationMock:
+		return callOutput{status: 200}, nil
+	case apigw.IntegrationHTTPProxy, apigw.IntegrationHTTP:
+		uri, err := integration.ResolveStageVariables(in.IntegrationURI, st.Variables)
+		if err != nil {
+			return callOutput{}, err
+		}
+		h := http.Header{}
+		if len(body) > 0 {
+			h.Set("Content-Type", "application/json")
+		}
+		h.Set("User-Agent", "AmazonAPIGateway_"+st.APIID)
+		h.Set("X-Amzn-Apigateway-Api-Id", st.APIID)
+		h.Set("X-Amzn-Trace-Id", newTraceID(time.Now()))
+		query, err := p.mapRequestParameters(in, c, st, body, r, h)
+		if err != nil {
+			return callOutput{}, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout(in))
+		defer cancel()
+		res, err := p.o.HTTP.Do(ctx, integration.Call{URI: uri, Method: in.IntegrationMethod, Header: h, Query: query, Body: body, Timeout: timeout(in)})
+		if err != nil {
+			return callOutput{}, err
+		}
+		out := callOutput{status: res.Status, body: res.Body, headers: map[string]string{}}
+		for k, vs := range res.Header {
+			out.headers[k] = strings.Join(vs, ",")
+		}
+		return out, nil
+	case apigw.IntegrationAWS:
+		uri, err := integration.ResolveStageVariables(in.IntegrationURI, st.Variables)
+		if err != nil {
+			return callOutput{}, err
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout(in))
+		defer cancel()
+		payload := body
+		if len(payload) == 0 {
+			payload = []byte("{}")
+		}
+		res, err := p.o.Lambda.Invoke(ctx, integration.Call{URI: uri, Body: payload, Timeout: timeout(in), Env: p.functionEnv(st)})
+		if err != nil {
+			return callOutput{}, err
+		}
+		if res.FunctionError != "" {
+			return callOutput{}, fmt.Errorf("%w: %s", errFunction, functionErrorMessage(res.Body))
+		}
+		return callOutput{status: 200, body: res.Body}, nil
+	}
+	return callOutput{}, fmt.Errorf("unsupported integration type %q", in.IntegrationType)
+}
+
+// handleMessage runs a message's integration and answers the client.
+func (p *Plane) handleMessage(m *message) {
+	c := m.c
+	defer func() {
+		c.inflight.Add(-1)
+		c.busy.Done()
+	}()
+	in := m.route.Integration
+	if in == nil {
+		// A route without an integration: AWS fails the call.
+		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		return
+	}
+	var out callOutput
+	var err error
+	ctx := context.Background()
+	if in.IntegrationType == apigw.IntegrationAWSProxy {
+		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.id)), encodeVars(m.st.Variables), m.route.Key, newRequestID(), m.requestID, m.received, m.body, m.binary)
+		out, err = p.callProxyWith(ctx, m.st, in, event, m.route.TwoWay)
+	} else {
+		out, err = p.callDirect(ctx, m.st, in, c, m.route, m.body, nil)
+	}
+	if err != nil {
+		p.log.Warn("integration failed", "conn_id", c.id, "route_key", m.route.Key, "integration_id", in.IntegrationID, "request_id", m.requestID, "err", err)
+		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		return
+	}
+	if !m.route.TwoWay || len(out.body) == 0 {
+		return
+	}
+	if out.binary {
+		_ = c.Send(out.body, true)
+		return
+	}
+	_ = c.Send(out.body, false)
+}
+
+// disconnect invokes the $disconnect integration; its result is ignored.
+func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
+	st := p.o.Registry.Stage(c.base.apiID, c.base.stage)
+	if st == nil {
+		st = c.stage
+	}
+	p.log.Debug("disconnected", "conn_id", c.id, "code", ci.code, "reason", ci.reason)
+	route := st.Disconnect
+	if route == nil || route.Integration == nil {
+		return
+	}
+	in := route.Integration
+	now := time.Now()
+	var err error
+	if in.IntegrationType == apigw.IntegrationAWSProxy {
+		event := p.disconnectEvent(c.eventBaseWith(md), encodeVars(st.Variables), newRequestID(), now, ci)
+		_, err = p.callProxyWith(context.Background(), st, in, event, false)
+	} else {
+		_, err = p.callDirect(context.Background(), st, in, c, route, nil, nil)
+	}
+	if err != nil && !errors.Is(err, errMalformed) {
+		p.log.Warn("$disconnect integration failed", "conn_id", c.id, "integration_id", in.IntegrationID, "err", err)
+	}
+}
