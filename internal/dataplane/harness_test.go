@@ -19,6 +19,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/gwtest"
+	"github.com/wsgate/wsgate/internal/hub"
 )
 
 // backend is a real HTTP server standing in for Lambda functions: AWS_PROXY
@@ -253,3 +254,7 @@ func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func hubSelector(e *env) hub.Selector {
+	return hub.Selector{Key: hub.Key{API: e.api, Stage: e.stage}}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -388,6 +389,11 @@ func (h *Host) Start(ctx context.Context) error {
 func (h *Host) Has(name string) bool {
 	_, ok := h.fns[name]
 	return ok
+}
+
+// Names returns the declared functions' names, sorted.
+func (h *Host) Names() []string {
+	return slices.Sorted(maps.Keys(h.fns))
 }
 
 // Invoke runs inv on an instance of its function and returns the result.

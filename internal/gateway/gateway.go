@@ -122,15 +122,31 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		}
 	}()
 
-	st, err := g.openStore()
-	if err != nil {
-		return err
-	}
-	stops = append(stops, func(context.Context) {
-		if cerr := st.Close(); cerr != nil {
-			g.log.Error("close store", "err", cerr)
+	// The store, this node's number and the relay: embedded and in-process
+	// on one node, NATS in a cluster.
+	connHub := hub.New()
+	var (
+		st    store.Store
+		node  uint16      = 1
+		relay relay.Relay = &relay.Local{Hub: connHub}
+	)
+	if len(cfg.Cluster.NATS) > 0 {
+		cl, err := g.joinCluster(ctx, connHub)
+		if err != nil {
+			return err
 		}
-	})
+		stops = append(stops, cl.Leave)
+		st, node, relay = cl.Store, cl.Node, cl.Relay
+	} else {
+		if st, err = g.openStore(); err != nil {
+			return err
+		}
+		stops = append(stops, func(context.Context) {
+			if cerr := st.Close(); cerr != nil {
+				g.log.Error("close store", "err", cerr)
+			}
+		})
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -231,7 +247,6 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		ln.Close()
 		return fmt.Errorf("start websocket engine: %w", err)
 	}
-	connHub := hub.New()
 	registry := snapshot.NewRegistry(snapshot.Options{Store: st, Log: g.log.With("component", "snapshot")})
 	plane := dataplane.New(dataplane.Options{
 		Registry:  registry,
@@ -239,7 +254,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		Hub:       connHub,
 		HTTP:      httpInv,
 		Lambda:    lambdaInv,
-		Node:      1,
+		Node:      node,
 		Region:    cfg.Region,
 		AccountID: cfg.AccountID,
 		Port:      fmt.Sprint(addr.Port),
@@ -293,8 +308,9 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		Log:          g.log.With("component", "controlapi"),
 	})
 	mgmt := mgmtapi.New(mgmtapi.Options{
-		Relay:        &relay.Local{Hub: connHub},
+		Relay:        relay,
 		Authenticate: g.authenticator("execute-api"),
+		StageExists:  func(apiID, stage string) bool { return registry.Stage(apiID, stage) != nil },
 		Log:          g.log.With("component", "mgmtapi"),
 	})
 	if err := g.applyConfigAPIs(ctx, st, limits); err != nil {
@@ -302,8 +318,27 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		return err
 	}
 
+	var invokeAPI http.Handler
+	if funcs != nil {
+		lambdaAuth := g.authenticator("lambda")
+		ia, err := integration.NewInvokeAPI(integration.InvokeAPIOptions{
+			Local: funcs, Region: cfg.Region, AccountID: cfg.AccountID, Log: g.log.With("component", "invokeapi"),
+			Authenticate: func(r *http.Request, body []byte) error {
+				if e := lambdaAuth(r, body); e != nil {
+					return e.Err
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("invoke api: %w", err)
+		}
+		stops = append(stops, func(sctx context.Context) { _ = ia.Close(sctx) })
+		invokeAPI = ia
+	}
 	srv := &http.Server{
-		Handler:           g.router(control, mgmt, plane),
+		Handler:           g.router(control, mgmt, plane, invokeAPI),
 		ReadHeaderTimeout: cn.HandshakeTimout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -416,7 +451,7 @@ func (g *Gateway) iamVerifier() func(r *http.Request) (string, error) {
 
 // router sends each request to its part: WebSocket upgrades to the data
 // plane, /v2/ to the control plane, @-paths to the management API.
-func (g *Gateway) router(control, mgmt, plane http.Handler) http.Handler {
+func (g *Gateway) router(control, mgmt, plane, invokeAPI http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -434,6 +469,10 @@ func (g *Gateway) router(control, mgmt, plane http.Handler) http.Handler {
 			mgmt.ServeHTTP(w, r)
 		case p == "/healthz" || strings.HasPrefix(p, "/_wsgate/"):
 			mux.ServeHTTP(w, r)
+		case invokeAPI != nil && strings.HasPrefix(p, "/2015-03-31/functions/"):
+			// Local functions behind the Lambda Invoke API, for other tools
+			// and other wsgate nodes (lambda.endpoint).
+			invokeAPI.ServeHTTP(w, r)
 		default:
 			// A plain GET to a stage URL: let the data plane say what is
 			// missing (426 Upgrade Required).

@@ -147,7 +147,9 @@ func TestHTTPTimeout(t *testing.T) {
 
 	// The caller's context ending first is not a timeout of the backend.
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-time.After(50 * time.Millisecond); cancel() }()
+	defer cancel()
+	stop := time.AfterFunc(50*time.Millisecond, cancel)
+	defer stop.Stop()
 	_, err = h.Do(ctx, Call{URI: srv.URL, Timeout: 10 * time.Second})
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("Do with a canceled context = %v; want context.Canceled", err)

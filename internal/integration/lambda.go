@@ -54,7 +54,7 @@ const (
 // LambdaOptions configure a Lambda integration client.
 type LambdaOptions struct {
 	// Local runs the functions declared in wsgate's configuration; nil
-	// means none.
+	// means none (pass a nil interface, not a nil *funchost.Host).
 	Local Local
 	// RemoteEndpoint is the Lambda endpoint for functions that are not
 	// local (LocalStack, another wsgate node); "" means AWS's endpoint

@@ -128,7 +128,15 @@ func FuzzParseFunctionURI(f *testing.F) {
 	for _, tc := range functionURICases {
 		f.Add(tc.uri)
 	}
+	f.Add("123456789012:function:fn:1")
 	f.Fuzz(func(t *testing.T, uri string) {
+		// The Invoke API's FunctionName (partial ARNs too) obeys the same
+		// rules.
+		if ref, err := parseFunctionRef(uri, true); err == nil {
+			if !isWord(ref.name, 64) || (ref.qualifier != "" && ref.qualifier != "$LATEST" && !isWord(ref.qualifier, 128)) {
+				t.Fatalf("FunctionName %q: accepted %+v", uri, ref)
+			}
+		}
 		ref, err := parseFunctionURI(uri)
 		if err != nil {
 			if !errors.Is(err, ErrBadURI) {

@@ -38,7 +38,11 @@ type Options struct {
 	// Authenticate verifies SigV4 (signing name execute-api); nil accepts
 	// all requests.
 	Authenticate func(r *http.Request, body []byte) *apigw.Error
-	Log          *slog.Logger
+	// StageExists reports whether a stage is deployed; stage-wide
+	// extension calls (list, fan-out) to any other stage answer 404. Nil
+	// accepts every stage.
+	StageExists func(apiID, stage string) bool
+	Log         *slog.Logger
 }
 
 // Handler serves the management API.
@@ -296,6 +300,9 @@ func (h *Handler) delete(c *call) (int, any, error) {
 const maxListPage = 500
 
 func (h *Handler) list(c *call) (int, any, error) {
+	if err := h.needStage(c); err != nil {
+		return 0, nil, err
+	}
 	q := c.r.URL.Query()
 	limit := 100
 	if s := q.Get("maxResults"); s != "" {
@@ -343,11 +350,15 @@ func (c *call) selector() hub.Selector {
 	return hub.Selector{Key: hub.Key{API: c.target.APIID, Stage: c.target.Stage}, Exclude: c.r.URL.Query().Get("exclude")}
 }
 
-// needAPI rejects stage-wide extension calls that do not say which API
-// they mean (the /{stage}/... form on a plain host).
-func (c *call) needAPI() error {
+// needStage rejects stage-wide extension calls that do not say which API
+// they mean (the /{stage}/... form on a plain host), or name a stage that
+// is not deployed.
+func (h *Handler) needStage(c *call) error {
 	if c.target.APIID == "" {
 		return badRequest("This operation needs the API id: use /{apiId}/{stage}/... or a Host of the form {apiId}.execute-api.*")
+	}
+	if h.o.StageExists != nil && !h.o.StageExists(c.target.APIID, c.target.Stage) {
+		return &awsError{status: http.StatusNotFound, typ: "NotFoundException", msg: "Stage " + c.target.Stage + " of API " + c.target.APIID + " is not deployed"}
 	}
 	return nil
 }
@@ -382,7 +393,7 @@ func (h *Handler) metadata(c *call) (int, any, error) {
 }
 
 func (h *Handler) fanout(c *call, sel hub.Selector) (int, any, error) {
-	if err := c.needAPI(); err != nil {
+	if err := h.needStage(c); err != nil {
 		return 0, nil, err
 	}
 	res, err := h.o.Relay.Send(c.r.Context(), sel, c.body, isBinary(c.body))

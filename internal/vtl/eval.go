@@ -383,7 +383,7 @@ func (s *state) lookup(name string) (any, error) {
 	case "util":
 		return utilObj{}, nil
 	case "context":
-		v, err = fromGo(s.env.Context, 0)
+		v, err = s.convertRoot(name, s.env.Context)
 	case "stageVariables":
 		v, err = fromGo(s.env.StageVariables, 0)
 	default:
@@ -391,7 +391,11 @@ func (s *state) lookup(name string) (any, error) {
 		if !ok {
 			return nil, nil
 		}
-		v, err = fromGo(raw, 0)
+		if m, ok := raw.(map[string]any); ok {
+			v, err = s.convertRoot(name, m)
+		} else {
+			v, err = fromGo(raw, 0)
+		}
 	}
 	if err != nil {
 		return nil, s.errAt(s.off, ErrDepthLimit, "$%s: %v", name, err)
@@ -400,13 +404,95 @@ func (s *state) lookup(name string) (any, error) {
 	return v, nil
 }
 
+// lazyProp reads $root.key straight from the caller's map, converting only
+// that member, so the common "$context.connectionId" does not convert the
+// whole $context. ok is false when root is not such an unconverted map.
+// Converted members are kept so a later full conversion reuses them: a
+// value read before a #set on $context is the same object after it.
+func (s *state) lazyProp(root, key string) (v any, ok bool, err error) {
+	if _, done := s.vars[root]; done {
+		return nil, false, nil
+	}
+	var (
+		raw   any
+		found bool
+	)
+	switch root {
+	case "input", "util", "foreach", "velocityCount", "velocityHasNext":
+		return nil, false, nil
+	case "context":
+		raw, found = s.env.Context[key]
+	case "stageVariables":
+		if str, found := s.env.StageVariables[key]; found {
+			return str, true, nil
+		}
+		return nil, true, nil
+	default:
+		m, isMap := s.env.Vars[root].(map[string]any)
+		if !isMap {
+			return nil, false, nil
+		}
+		raw, found = m[key]
+	}
+	if !found {
+		return nil, true, nil
+	}
+	if v, done := s.lazy[root][key]; done {
+		return v, true, nil
+	}
+	if v, err = fromGo(raw, 1); err != nil {
+		return nil, false, s.errAt(s.off, ErrDepthLimit, "$%s.%s: %v", root, key, err)
+	}
+	if s.lazy == nil {
+		s.lazy = make(map[string]map[string]any)
+	}
+	if s.lazy[root] == nil {
+		s.lazy[root] = make(map[string]any)
+	}
+	s.lazy[root][key] = v
+	return v, true, nil
+}
+
+// convertRoot converts a caller's top-level map, reusing the members
+// lazyProp already converted.
+func (s *state) convertRoot(root string, raw map[string]any) (any, error) {
+	cache := s.lazy[root]
+	m := newMap(len(raw))
+	for _, k := range sortedKeys(raw) {
+		v, ok := cache[k]
+		if !ok {
+			var err error
+			if v, err = fromGo(raw[k], 1); err != nil {
+				return nil, err
+			}
+		}
+		m.put(k, v)
+	}
+	return m, nil
+}
+
 func (s *state) evalRef(r *refExpr) (any, error) {
 	s.off = r.off
-	v, err := s.lookup(r.name)
-	if err != nil {
-		return nil, err
+	var (
+		v     any
+		err   error
+		first = 0
+	)
+	if len(r.suffixes) > 0 && r.suffixes[0].kind == sufProp {
+		var ok bool
+		if v, ok, err = s.lazyProp(r.name, r.suffixes[0].name); err != nil {
+			return nil, err
+		}
+		if ok {
+			first = 1
+		}
 	}
-	for _, suf := range r.suffixes {
+	if first == 0 {
+		if v, err = s.lookup(r.name); err != nil {
+			return nil, err
+		}
+	}
+	for _, suf := range r.suffixes[first:] {
 		if v == nil {
 			return nil, nil // Velocity stops at the first null, without evaluating arguments
 		}

@@ -126,6 +126,7 @@ type state struct {
 	loop    *foreachScope
 	input   *inputObj
 	regexps map[string]*regexp.Regexp
+	lazy    map[string]map[string]any // members of $context (and Vars maps) read before full conversion
 }
 
 // Execute renders the template. Errors are *Error values carrying the

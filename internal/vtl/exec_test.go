@@ -30,6 +30,9 @@ var execCases = []execCase{
 	{name: "unclosed formal reference is text", src: `#set($a = 'x')${a b}`, want: "${a b}"},
 	{name: "context property", src: `$context.identity.sourceIp $context.authorizer.principalId`, want: "192.0.2.1 user-1"},
 	{name: "context number", src: `$context.connectedAt`, want: "1705751697419"},
+	{name: "context member read before a change to $context is the same object", src: `#set($id = $context.identity)#set($context.identity.sourceIp = 'x')#set($context.extra = 1)$id.sourceIp $context.identity.sourceIp $context.extra`, want: "x x 1"},
+	{name: "whole context keys", src: `$context.keySet().size() $context.identity.keySet()`, want: "14 [sourceIp, userAgent]"},
+	{name: "Vars map read lazily", src: `$integration.response.statuscode $integration.keySet()`, want: "200 [response]"},
 	{name: "stage variables three ways", src: `$stageVariables.url ${stageVariables['url']} $stageVariables['fn']`, want: "backend.local backend.local handler"},
 	{name: "list index", src: `#set($l = [1, 2, 3])$l[0]$l[-1]$l[1 + 1]`, want: "133"},
 	{name: "map index", src: `#set($m = {"a": 1})#set($k = 'a')$m['a']$m["a"]$m[$k]`, want: "111"},
@@ -131,6 +134,7 @@ func TestExecute(t *testing.T) {
 	for _, tc := range execCases {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testEnv()
+			env.Vars = map[string]any{"integration": map[string]any{"response": map[string]any{"statuscode": 200}}}
 			env.LiteralNulls = tc.literal
 			if tc.body != "" {
 				env.Input.Body = []byte(tc.body)

@@ -76,6 +76,7 @@ func newConn(e *Engine, o UpgradeOptions, deflate bool) *Conn {
 	c.lastActive.Store(now)
 	c.lastRead.Store(now)
 	c.timer.Store(now)
+	c.state.Store(stOpen) // publishes the above to the pollers (see connOf)
 	return c
 }
 

@@ -142,6 +142,11 @@ func (e *Engine) Start() error {
 	if err := e.nb.Start(); err != nil {
 		return fmt.Errorf("start pollers: %w", err)
 	}
+	if err := e.awaitPollers(); err != nil {
+		// Stopping now could hang on the very race awaitPollers avoids;
+		// carry on, the pollers almost surely run by the time of Shutdown.
+		e.log.Warn("wsconn: could not confirm that pollers started", "err", err)
+	}
 	e.state.Store(engRunning)
 	e.wg.Go(e.sweep)
 	return nil
@@ -293,19 +298,40 @@ func (e *Engine) sweep() {
 	}
 }
 
-// nbio callbacks. The session of every nbio.Conn registered here is set to
-// its *Conn before nbio can see it.
+// nbio callbacks. The session of every nbio.Conn registered here is its
+// *Conn (or a pollerProbe), set before nbio can see it. nbio's hand-off to
+// its poller goroutines is invisible to the race detector, so each callback
+// first loads the Conn's state: that atomic pairs with the store that ends
+// newConn, which makes the Conn's initialisation visible.
+
+// connOf returns the *Conn of nc, or nil for a probe.
+func connOf(nc *nbio.Conn) *Conn {
+	c, ok := nc.Session().(*Conn)
+	if !ok {
+		return nil
+	}
+	c.state.Load()
+	return c
+}
 
 func (e *Engine) onData(nc *nbio.Conn, data []byte) {
-	if c, ok := nc.Session().(*Conn); ok {
-		c.rmu.Lock()
-		c.onData(data)
-		c.rmu.Unlock()
+	c := connOf(nc)
+	if c == nil {
+		if p, ok := nc.Session().(pollerProbe); ok {
+			select {
+			case p <- struct{}{}:
+			default:
+			}
+		}
+		return
 	}
+	c.rmu.Lock()
+	c.onData(data)
+	c.rmu.Unlock()
 }
 
 func (e *Engine) onClose(nc *nbio.Conn, _ error) {
-	if c, ok := nc.Session().(*Conn); ok {
+	if c := connOf(nc); c != nil {
 		c.finish()
 	}
 }
@@ -314,7 +340,7 @@ func (e *Engine) onClose(nc *nbio.Conn, _ error) {
 // Write for what was written at once (so Conn.write counts bytes before
 // calling Write), later on the poller for what nbio had to buffer.
 func (e *Engine) onWritten(nc *nbio.Conn, _ []byte, n int) {
-	if c, ok := nc.Session().(*Conn); ok {
+	if c := connOf(nc); c != nil {
 		if c.pending.Add(-int64(n)) <= 0 && c.state.Load() == stFlushing {
 			// nbio holds the conn's lock here, so closing must happen elsewhere.
 			e.nb.Async(c.closeIfFlushed)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -227,4 +228,43 @@ func parseAck(t *testing.T, line string, acked map[int]uint64) {
 		return // the test framework's own output
 	}
 	acked[i] = rev
+}
+
+// TestWatchGoroutinesEnd checks that cancelled and cut-off watchers leave
+// no goroutine behind.
+func TestWatchGoroutinesEnd(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "wsgate.db"), boltstore.Options{WatchLag: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	before := runtime.NumGoroutine()
+	for i := range 20 {
+		wctx, cancel := context.WithCancel(ctx)
+		w, err := s.Watch(wctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			// Never read: four writes put it past a lag of 2.
+			for j := range 4 {
+				if _, err := s.Put(ctx, "k", []byte(strconv.Itoa(j))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cancel()
+		for range w { // bounded: the channel closes after at most its capacity
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, %d before the watches", runtime.NumGoroutine(), before)
+		}
+		<-tick.C
+	}
 }

@@ -426,24 +426,14 @@ func filter(prefix string) string {
 	return toSubject(prefix) + ">"
 }
 
-// kvWatch is a JetStream watcher with the context its subscription was
-// made under. The client unsubscribes when that context ends and keeps a
-// goroutine waiting for it until then, so each watcher gets a context of
-// its own, cancelled when it stops: a caller's long-lived context would
-// otherwise hold one goroutine per finished watcher.
-type kvWatch struct {
-	jetstream.KeyWatcher
-	cancel context.CancelFunc
-}
-
-func (s *Store) watchKV(ctx context.Context, prefix string) (*kvWatch, error) {
-	wctx, cancel := context.WithCancel(ctx)
-	kw, err := s.kv.Watch(wctx, filter(prefix))
+// watchKV starts a JetStream watcher on prefix. The client ties the
+// subscription to ctx, and ends that tie when the watcher stops.
+func (s *Store) watchKV(ctx context.Context, prefix string) (jetstream.KeyWatcher, error) {
+	kw, err := s.kv.Watch(ctx, filter(prefix))
 	if err != nil {
-		cancel()
 		return nil, mapErr(err)
 	}
-	return &kvWatch{KeyWatcher: kw, cancel: cancel}, nil
+	return kw, nil
 }
 
 // drainBound caps the wait for the client to close a stopped watcher's
@@ -453,12 +443,8 @@ const drainBound = 10 * time.Second
 // stopWatcher stops a JetStream watcher and reads its channel until the
 // client closes it: the client's delivery goroutine blocks on a full
 // channel, so a watcher stopped without draining can leak it.
-func (s *Store) stopWatcher(kw *kvWatch) {
-	// Stop first, so the consumer is deleted here rather than by the
-	// client's goroutine that the cancel releases. Stop fails only if the
-	// subscription is already gone, which is the goal.
-	_ = kw.Stop()
-	kw.cancel()
+func (s *Store) stopWatcher(kw jetstream.KeyWatcher) {
+	_ = kw.Stop() // fails only if the subscription is already gone, which is the goal
 	timer := time.NewTimer(drainBound)
 	defer timer.Stop()
 	for {

@@ -58,7 +58,7 @@ func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, e
 }
 
 // forward owns out: it is the only sender and closes it when it returns.
-func (s *Store) forward(ctx context.Context, prefix string, tr *tracker, kw *kvWatch, out chan store.Event) {
+func (s *Store) forward(ctx context.Context, prefix string, tr *tracker, kw jetstream.KeyWatcher, out chan store.Event) {
 	defer s.workers.Done()
 	defer s.untrack(tr)
 	defer s.stopWatcher(kw)
@@ -122,7 +122,7 @@ func (s *Store) forward(ctx context.Context, prefix string, tr *tracker, kw *kvW
 // message of each key when it started, and writes made before the marker
 // arrive mixed in, so a key listed early may be deleted later in the same
 // batch.
-func (s *Store) readInitial(ctx context.Context, tr *tracker, kw *kvWatch) ([]store.Entry, error) {
+func (s *Store) readInitial(ctx context.Context, tr *tracker, kw jetstream.KeyWatcher) ([]store.Entry, error) {
 	state := map[string]store.Entry{}
 	for {
 		select {
