@@ -141,6 +141,9 @@ type Cluster struct {
 	CertFile string   `yaml:"certFile"`
 	KeyFile  string   `yaml:"keyFile"`
 	Bucket   string   `yaml:"bucket"`
+	// Replicas of the bucket when the first node creates it (default 1;
+	// 3 on a NATS cluster of 3).
+	Replicas int `yaml:"replicas"`
 }
 
 // Log configures logging.

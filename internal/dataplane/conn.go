@@ -89,6 +89,17 @@ func errorFrame(message, connID, requestID string) []byte {
 	return append(b, '}')
 }
 
+// badRequestFrame is what a message failing request validation gets, as
+// AWS documents it (note messageId, and the spacing).
+func badRequestFrame(connID, messageID string) []byte {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"message" : "Bad request body", "connectionId": `...)
+	b = appendString(b, connID)
+	b = append(b, `, "messageId": `...)
+	b = appendString(b, messageID)
+	return append(b, '}')
+}
+
 // OnMessage implements wsconn.Handler: route selection on the poller
 // goroutine, then the integration.
 func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
@@ -111,6 +122,10 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 	requestID := newRequestID()
 	if !ok {
 		c.sendFrame(errorFrame("Forbidden", c.id, requestID))
+		return
+	}
+	if !p.limits.allow(st, route.Key) {
+		c.sendFrame(errorFrame("Too Many Requests", c.id, requestID))
 		return
 	}
 	if int(c.inflight.Add(1)) > p.o.MaxInflight {

@@ -36,6 +36,9 @@ type connectResult struct {
 // status rejects the handshake with it.
 func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.Time) (res connectResult, status int, msg string) {
 	route := st.Connect
+	if !p.limits.allow(st, "$connect") {
+		return res, http.StatusTooManyRequests, "Too Many Requests"
+	}
 	if route == nil {
 		return res, 0, "" // $connect is optional
 	}
@@ -89,7 +92,7 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 		event := p.connectEvent(&c.base, encodeVars(st.Variables), r, requestID, traceID, now)
 		out, err = p.callProxy(r.Context(), st, in, event)
 	default:
-		out, err = p.callDirect(r.Context(), st, in, c, route, nil, r)
+		out, err = p.callDirect(r.Context(), &direct{st: st, in: in, c: c, route: route, r: r, eventType: "CONNECT", requestID: requestID, now: now})
 	}
 	if err != nil {
 		p.log.Warn("$connect integration failed", "conn_id", c.id, "api_id", st.APIID, "stage", st.Name, "integration_id", in.IntegrationID, "err", err)
@@ -289,63 +292,6 @@ func (p *Plane) functionEnv(st *snapshot.Stage) map[string]string {
 	return map[string]string{"AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": ep}
 }
 
-// callDirect invokes a non-proxy integration (HTTP_PROXY, HTTP, MOCK, AWS)
-// with the message body. r is the upgrade request for $connect, nil
-// otherwise.
-func (p *Plane) callDirect(ctx context.Context, st *snapshot.Stage, in *snapshot.Integration, c *conn, route *snapshot.Route, body []byte, r *http.Request) (callOutput, error) {
-	switch in.IntegrationType {
-	case apigw.IntegrationMock:
-		return callOutput{status: 200}, nil
-	case apigw.IntegrationHTTPProxy, apigw.IntegrationHTTP:
-		uri, err := integration.ResolveStageVariables(in.IntegrationURI, st.Variables)
-		if err != nil {
-			return callOutput{}, err
-		}
-		h := http.Header{}
-		if len(body) > 0 {
-			h.Set("Content-Type", "application/json")
-		}
-		h.Set("User-Agent", "AmazonAPIGateway_"+st.APIID)
-		h.Set("X-Amzn-Apigateway-Api-Id", st.APIID)
-		h.Set("X-Amzn-Trace-Id", newTraceID(time.Now()))
-		query, err := p.mapRequestParameters(in, c, st, body, r, h)
-		if err != nil {
-			return callOutput{}, err
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout(in))
-		defer cancel()
-		res, err := p.o.HTTP.Do(ctx, integration.Call{URI: uri, Method: in.IntegrationMethod, Header: h, Query: query, Body: body, Timeout: timeout(in)})
-		if err != nil {
-			return callOutput{}, err
-		}
-		out := callOutput{status: res.Status, body: res.Body, headers: map[string]string{}}
-		for k, vs := range res.Header {
-			out.headers[k] = strings.Join(vs, ",")
-		}
-		return out, nil
-	case apigw.IntegrationAWS:
-		uri, err := integration.ResolveStageVariables(in.IntegrationURI, st.Variables)
-		if err != nil {
-			return callOutput{}, err
-		}
-		ctx, cancel := context.WithTimeout(ctx, timeout(in))
-		defer cancel()
-		payload := body
-		if len(payload) == 0 {
-			payload = []byte("{}")
-		}
-		res, err := p.o.Lambda.Invoke(ctx, integration.Call{URI: uri, Body: payload, Timeout: timeout(in), Env: p.functionEnv(st)})
-		if err != nil {
-			return callOutput{}, err
-		}
-		if res.FunctionError != "" {
-			return callOutput{}, fmt.Errorf("%w: %s", errFunction, functionErrorMessage(res.Body))
-		}
-		return callOutput{status: 200, body: res.Body}, nil
-	}
-	return callOutput{}, fmt.Errorf("unsupported integration type %q", in.IntegrationType)
-}
-
 // handleMessage runs a message's integration and answers the client.
 func (p *Plane) handleMessage(m *message) {
 	c := m.c
@@ -354,6 +300,13 @@ func (p *Plane) handleMessage(m *message) {
 		c.busy.Done()
 	}()
 	in := m.route.Integration
+	messageID := newRequestID()
+	if model, validates := m.route.RequestModel(m.body); validates {
+		if model == nil || m.binary || model.Validate(m.body) != nil {
+			c.sendFrame(badRequestFrame(c.id, messageID))
+			return
+		}
+	}
 	if in == nil {
 		// A route without an integration: AWS fails the call.
 		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
@@ -363,10 +316,14 @@ func (p *Plane) handleMessage(m *message) {
 	var err error
 	ctx := context.Background()
 	if in.IntegrationType == apigw.IntegrationAWSProxy {
-		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.id)), encodeVars(m.st.Variables), m.route.Key, newRequestID(), m.requestID, m.received, m.body, m.binary)
+		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.id)), encodeVars(m.st.Variables), m.route.Key, messageID, m.requestID, m.received, m.body, m.binary)
 		out, err = p.callProxyWith(ctx, m.st, in, event, m.route.TwoWay)
 	} else {
-		out, err = p.callDirect(ctx, m.st, in, c, m.route, m.body, nil)
+		out, err = p.callDirect(ctx, &direct{st: m.st, in: in, c: c, route: m.route, body: m.body, binary: m.binary, eventType: "MESSAGE", messageID: messageID, requestID: m.requestID, now: m.received})
+	}
+	if errors.Is(err, errNoTemplate) {
+		c.sendFrame(errorFrame("Unsupported Media Type", c.id, m.requestID))
+		return
 	}
 	if err != nil {
 		p.log.Warn("integration failed", "conn_id", c.id, "route_key", m.route.Key, "integration_id", in.IntegrationID, "request_id", m.requestID, "err", err)
@@ -401,7 +358,7 @@ func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
 		event := p.disconnectEvent(c.eventBaseWith(md), encodeVars(st.Variables), newRequestID(), now, ci)
 		_, err = p.callProxyWith(context.Background(), st, in, event, false)
 	} else {
-		_, err = p.callDirect(context.Background(), st, in, c, route, nil, nil)
+		_, err = p.callDirect(context.Background(), &direct{st: st, in: in, c: c, route: route, eventType: "DISCONNECT", requestID: newRequestID(), now: now})
 	}
 	if err != nil && !errors.Is(err, errMalformed) {
 		p.log.Warn("$disconnect integration failed", "conn_id", c.id, "integration_id", in.IntegrationID, "err", err)

@@ -11,16 +11,17 @@ import (
 )
 
 // mapRequestParameters applies an integration's requestParameters:
-// integration.request.{header|querystring}.NAME set from route request
+// integration.request.{header|querystring|path}.NAME set from route request
 // headers and query ($connect), the message body (JSONPath), $context,
-// stage variables or 'static' values. Headers go into h; query parameters
-// are returned.
-func (p *Plane) mapRequestParameters(in *snapshot.Integration, c *conn, st *snapshot.Stage, body []byte, r *http.Request, h http.Header) (url.Values, error) {
+// stage variables or 'static' values. Headers go into h; query and path
+// parameters (for {NAME} in the integration URI) are returned.
+func (p *Plane) mapRequestParameters(in *snapshot.Integration, c *conn, st *snapshot.Stage, body []byte, r *http.Request, h http.Header) (url.Values, map[string]string, error) {
 	var q url.Values
+	var path map[string]string
 	for k, src := range in.RequestParameters {
 		v, err := p.paramValue(src, c, st, body, r)
 		if err != nil {
-			return nil, fmt.Errorf("request parameter %s: %w", k, err)
+			return nil, nil, fmt.Errorf("request parameter %s: %w", k, err)
 		}
 		switch {
 		case strings.HasPrefix(k, "integration.request.header."):
@@ -30,9 +31,14 @@ func (p *Plane) mapRequestParameters(in *snapshot.Integration, c *conn, st *snap
 				q = url.Values{}
 			}
 			q.Set(strings.TrimPrefix(k, "integration.request.querystring."), v)
+		case strings.HasPrefix(k, "integration.request.path."):
+			if path == nil {
+				path = map[string]string{}
+			}
+			path[strings.TrimPrefix(k, "integration.request.path.")] = url.PathEscape(v)
 		}
 	}
-	return q, nil
+	return q, path, nil
 }
 
 func (p *Plane) paramValue(src string, c *conn, st *snapshot.Stage, body []byte, r *http.Request) (string, error) {

@@ -68,6 +68,7 @@ type Plane struct {
 	proto   string
 	clf     clfCache
 	intern  interner
+	limits  throttles
 	apiKeys map[string]bool
 
 	// wg owns every goroutine the plane starts: message handlers and
@@ -229,6 +230,7 @@ func (p *Plane) Drain(ctx context.Context) error {
 // CloseStage closes every connection of a stage that is no longer served
 // (deleted, or its API deleted).
 func (p *Plane) CloseStage(apiID, stage string) {
+	p.limits.forget(apiID, stage)
 	for _, c := range p.o.Hub.Select(hub.Selector{Key: hub.Key{API: apiID, Stage: stage}}) {
 		c.Close(1001, "Going away")
 	}

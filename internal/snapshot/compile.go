@@ -13,8 +13,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/selection"
+	"github.com/wsgate/wsgate/internal/vtl"
 )
 
 // Stage is a compiled, live stage: what one WebSocket connection's messages
@@ -65,7 +68,8 @@ type Route struct {
 type Integration struct {
 	apigw.Integration
 	TemplateSelection *selection.Expr
-	Responses         []*IntegrationResponse // $default last
+	Templates         map[string]*vtl.Template // requestTemplates, parsed
+	Responses         []*IntegrationResponse   // $default last
 }
 
 // IntegrationResponse is a compiled integration response.
@@ -73,6 +77,24 @@ type IntegrationResponse struct {
 	apigw.IntegrationResponse
 	Pattern           *selection.Pattern // nil for $default
 	TemplateSelection *selection.Expr
+	Templates         map[string]*vtl.Template // responseTemplates, parsed
+}
+
+// parseTemplates parses a template map; errors name the template and the
+// line and column.
+func parseTemplates(what string, src map[string]string) (map[string]*vtl.Template, error) {
+	if len(src) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*vtl.Template, len(src))
+	for k, v := range src {
+		t, err := vtl.Parse(k, v)
+		if err != nil {
+			return nil, apigw.BadRequest("Invalid mapping template %s[%q]: %v", what, k, err)
+		}
+		out[k] = t
+	}
+	return out, nil
 }
 
 // Authorizer is a compiled REQUEST authorizer.
@@ -80,9 +102,28 @@ type Authorizer struct {
 	apigw.Authorizer
 }
 
-// Model is an API model.
+// Model is an API model with its compiled schema.
 type Model struct {
 	apigw.Model
+	schema *jsonschema.Schema
+}
+
+// RequestModel returns the model a message must match on a route, and
+// whether the route validates at all. A route with requestModels selects
+// the model with its modelSelectionExpression (falling back to $default);
+// when nothing matches, validation fails (nil model, true).
+func (r *Route) RequestModel(body []byte) (*Model, bool) {
+	if len(r.RequestModels) == 0 {
+		return nil, false
+	}
+	key := apigw.RouteDefault
+	if r.ModelSelection != nil {
+		key = r.ModelSelection.Eval(&selection.Env{Body: body})
+	}
+	if m, ok := r.RequestModels[key]; ok {
+		return m, true
+	}
+	return r.RequestModels[apigw.RouteDefault], true
 }
 
 // Settings returns the effective settings of a route key: the stage's
@@ -154,9 +195,11 @@ func Compile(snap *apigw.Snapshot, st *apigw.Stage) (*Stage, error) {
 	}
 	s.RouteSelection = rse
 
-	for _, m := range snap.Models {
-		s.Models[m.Name] = &Model{Model: m}
+	models, err := compileModels(snap.Models, snap.API.DisableSchemaValidation)
+	if err != nil {
+		return nil, err
 	}
+	s.Models = models
 	for _, a := range snap.Authorizers {
 		s.Authorizers[a.AuthorizerID] = &Authorizer{Authorizer: a}
 	}
@@ -224,6 +267,10 @@ func Compile(snap *apigw.Snapshot, st *apigw.Stage) (*Stage, error) {
 
 func compileIntegration(it apigw.Integration, responses []apigw.IntegrationResponse) (*Integration, error) {
 	ci := &Integration{Integration: it}
+	var err error
+	if ci.Templates, err = parseTemplates("requestTemplates of integration "+it.IntegrationID, it.RequestTemplates); err != nil {
+		return nil, err
+	}
 	if it.TemplateSelectionExpression != "" {
 		e, err := parseExpr("templateSelectionExpression of integration "+it.IntegrationID, it.TemplateSelectionExpression, selection.RootRequestBody)
 		if err != nil {
@@ -234,6 +281,9 @@ func compileIntegration(it apigw.Integration, responses []apigw.IntegrationRespo
 	var def *IntegrationResponse
 	for _, ir := range responses {
 		cir := &IntegrationResponse{IntegrationResponse: ir}
+		if cir.Templates, err = parseTemplates("responseTemplates of integration response "+ir.IntegrationResponseKey, ir.ResponseTemplates); err != nil {
+			return nil, err
+		}
 		if ir.TemplateSelectionExpression != "" {
 			e, err := parseExpr("templateSelectionExpression of integration response "+ir.IntegrationResponseKey, ir.TemplateSelectionExpression,
 				selection.RootRequestBody, selection.RootIntegrationStatusCode, selection.RootIntegrationHeader, selection.RootIntegrationMultiValueHeader, selection.RootIntegrationBody)

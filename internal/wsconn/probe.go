@@ -28,10 +28,11 @@ func (e *Engine) awaitPollers() error {
 	probes := make([]*nbio.Conn, n)
 	peers := make([]int, n)
 	signals := make([]pollerProbe, n)
-	// Probes that reached an already probed poller stay open until the end,
-	// or the next pair would get the same descriptor numbers again.
+	// A probe that reached an already probed poller stays open until the
+	// end, with one more descriptor, or the next pair would get the same
+	// numbers again (a pair takes two, so the poller would not change).
 	var spare []*nbio.Conn
-	var sparePeers []int
+	var spareFDs []int
 	defer func() {
 		for i, nc := range probes {
 			if nc != nil {
@@ -39,9 +40,11 @@ func (e *Engine) awaitPollers() error {
 				_ = syscall.Close(peers[i])
 			}
 		}
-		for i, nc := range spare {
+		for _, nc := range spare {
 			_ = nc.Close()
-			_ = syscall.Close(sparePeers[i])
+		}
+		for _, fd := range spareFDs {
+			_ = syscall.Close(fd)
 		}
 	}()
 	found := 0
@@ -55,7 +58,10 @@ func (e *Engine) awaitPollers() error {
 		i := nc.Hash() % n
 		if probes[i] != nil {
 			spare = append(spare, nc)
-			sparePeers = append(sparePeers, peer)
+			spareFDs = append(spareFDs, peer)
+			if fd, err := syscall.Dup(peer); err == nil {
+				spareFDs = append(spareFDs, fd)
+			}
 			continue
 		}
 		signals[i] = make(pollerProbe, 1)
