@@ -296,7 +296,7 @@ func desired(env *apigw.Env, o Options, a *config.API, id string, cur *apigw.Doc
 		if cur != nil {
 			for _, old := range cur.ListIntegrations() {
 				if sameIntegration(d, cur, created.IntegrationID, old.IntegrationID) && !slices.Contains(slices.Collect(maps.Values(intIDs)), old.IntegrationID) {
-					moveIntegration(d, created.IntegrationID, old.IntegrationID)
+					moveIntegration(d, cur, created.IntegrationID, old.IntegrationID)
 					intIDs[name] = old.IntegrationID
 					break
 				}
@@ -379,13 +379,15 @@ func sameIntegration(d, cur *apigw.Document, newID, oldID string) bool {
 	if !reflect.DeepEqual(a, b) {
 		return false
 	}
-	ra, _ := d.ListIntegrationResponses(newID)
-	rb, _ := cur.ListIntegrationResponses(oldID)
+	ra, rb := responsesByKey(d, newID), responsesByKey(cur, oldID)
 	if len(ra) != len(rb) {
 		return false
 	}
-	for i := range ra {
-		x, y := *ra[i], *rb[i]
+	for k, x := range ra {
+		y, ok := rb[k]
+		if !ok {
+			return false
+		}
 		x.IntegrationResponseID, y.IntegrationResponseID = "", ""
 		if !reflect.DeepEqual(x, y) {
 			return false
@@ -394,12 +396,37 @@ func sameIntegration(d, cur *apigw.Document, newID, oldID string) bool {
 	return true
 }
 
-func moveIntegration(d *apigw.Document, from, to string) {
-	reid(d.Integrations, from, to, func(x *apigw.Integration, id string) { x.IntegrationID = id })
-	if irs, ok := d.IntegrationResponses[from]; ok {
-		delete(d.IntegrationResponses, from)
-		d.IntegrationResponses[to] = irs
+// responsesByKey returns copies of an integration's responses by key (keys
+// are unique per integration).
+func responsesByKey(d *apigw.Document, integrationID string) map[string]apigw.IntegrationResponse {
+	out := map[string]apigw.IntegrationResponse{}
+	for _, ir := range d.IntegrationResponses[integrationID] {
+		out[ir.IntegrationResponseKey] = *ir
 	}
+	return out
+}
+
+// moveIntegration gives the new integration (and its responses) the ids of
+// the equal old one.
+func moveIntegration(d, cur *apigw.Document, from, to string) {
+	reid(d.Integrations, from, to, func(x *apigw.Integration, id string) { x.IntegrationID = id })
+	irs, ok := d.IntegrationResponses[from]
+	if !ok {
+		return
+	}
+	delete(d.IntegrationResponses, from)
+	oldIDs := map[string]string{}
+	for id, ir := range cur.IntegrationResponses[to] {
+		oldIDs[ir.IntegrationResponseKey] = id
+	}
+	moved := make(map[string]*apigw.IntegrationResponse, len(irs))
+	for _, ir := range irs {
+		if id, ok := oldIDs[ir.IntegrationResponseKey]; ok {
+			ir.IntegrationResponseID = id
+		}
+		moved[ir.IntegrationResponseID] = ir
+	}
+	d.IntegrationResponses[to] = moved
 }
 
 func moveRoute(d *apigw.Document, from, to string, cur *apigw.Document) {

@@ -357,7 +357,7 @@ type Selector struct {
 
 // Select returns the matching connections, sorted by id.
 func (h *Hub) Select(sel Selector) []Conn {
-	es := h.selectEntries(sel)
+	es := h.selectEntries(sel, true)
 	out := make([]Conn, len(es))
 	for i, e := range es {
 		out[i] = e.c
@@ -365,7 +365,7 @@ func (h *Hub) Select(sel Selector) []Conn {
 	return out
 }
 
-func (h *Hub) selectEntries(sel Selector) []*entry {
+func (h *Hub) selectEntries(sel Selector, sorted bool) []*entry {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	var set map[string]*entry
@@ -396,14 +396,16 @@ func (h *Hub) selectEntries(sel Selector) []*entry {
 		}
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b *entry) int { return strings.Compare(a.c.ID(), b.c.ID()) })
+	if sorted {
+		slices.SortFunc(out, func(a, b *entry) int { return strings.Compare(a.c.ID(), b.c.ID()) })
+	}
 	return out
 }
 
 // List returns up to limit connections matching sel whose ids sort after
 // the id after, with their info; more reports whether more follow.
 func (h *Hub) List(sel Selector, after string, limit int) (infos []Info, more bool) {
-	es := h.selectEntries(sel)
+	es := h.selectEntries(sel, true)
 	i, _ := slices.BinarySearchFunc(es, after, func(e *entry, id string) int { return strings.Compare(e.c.ID(), id) })
 	if i < len(es) && es[i].c.ID() == after {
 		i++
@@ -425,7 +427,7 @@ type Result struct {
 // the others.
 func (h *Hub) Send(sel Selector, data []byte, binary bool) Result {
 	var r Result
-	for _, e := range h.selectEntries(sel) {
+	for _, e := range h.selectEntries(sel, false) {
 		switch err := e.c.Send(data, binary); {
 		case err == nil:
 			r.Queued++

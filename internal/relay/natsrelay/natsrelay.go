@@ -140,11 +140,19 @@ func (r *Relay) Close(ctx context.Context) error {
 	subs := r.subs
 	r.subs = nil
 	r.mu.Unlock()
+	// Draining needs the server's acknowledgement; without a connection
+	// there is nobody left to answer anyway.
+	if r.o.Conn.Status() != nats.CONNECTED {
+		r.unsubscribeAll(subs)
+		return nil
+	}
 	for _, s := range subs {
 		if err := s.Drain(); err != nil {
 			_ = s.Unsubscribe()
 		}
 	}
+	ctx, cancel := context.WithTimeout(ctx, closeBound)
+	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for _, s := range subs {
@@ -152,6 +160,7 @@ func (r *Relay) Close(ctx context.Context) error {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
+				r.unsubscribeAll(subs)
 				return fmt.Errorf("natsrelay: close: %w", ctx.Err())
 			}
 		}
@@ -159,10 +168,17 @@ func (r *Relay) Close(ctx context.Context) error {
 	return nil
 }
 
-func (r *Relay) unsubscribe() {
-	for _, s := range r.subs {
-		_ = s.Unsubscribe()
+// closeBound caps Close's wait for the subscriptions to drain.
+const closeBound = 2 * time.Second
+
+func (r *Relay) unsubscribeAll(subs []*nats.Subscription) {
+	for _, s := range subs {
+		_ = s.Unsubscribe() // fails only if already gone
 	}
+}
+
+func (r *Relay) unsubscribe() {
+	r.unsubscribeAll(r.subs)
 	r.subs = nil
 }
 
