@@ -231,11 +231,13 @@ func (m *Member) Leave(ctx context.Context) {
 	m.publish(kindBye)
 	m.unsubscribe()
 	m.markLeft(ctx)
-	fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	if err := m.nc.FlushWithContext(fctx); err != nil {
-		m.log.Debug("flush before leaving", "err", err)
+	if m.nc.Status() == nats.CONNECTED { // else nothing can be sent anyway
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := m.nc.FlushWithContext(fctx); err != nil {
+			m.log.Debug("flush before leaving", "err", err)
+		}
+		cancel()
 	}
-	cancel()
 	if err := m.st.Close(); err != nil {
 		m.log.Warn("close store", "err", err)
 	}
