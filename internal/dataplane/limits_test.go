@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,14 @@ func TestSizeLimits(t *testing.T) {
 	be := newBackend(t)
 	e := deploy(t, seedSpec(be), be)
 
-	// One 33 KB frame: 1009, and $disconnect runs.
-	ws, _ := e.dial(t, "", nil)
+	// One 33 KB frame: 1009, and $disconnect runs. (gorilla splits a
+	// message into frames of its write buffer's size: make it large.)
+	big := websocket.Dialer{WriteBufferSize: 256 << 10}
+	ws, _, err := big.Dial(e.url(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("a", 33<<10)))
 	if code, _ := readClose(t, ws); code != websocket.CloseMessageTooBig {
 		t.Errorf("33 KB frame: close %d, want 1009", code)
@@ -43,7 +50,7 @@ func TestSizeLimits(t *testing.T) {
 		t.Errorf("disconnect code %d", d.DisconnectStatusCode)
 	}
 
-	// A 129 KB message in 30 KB frames: 1009.
+	// A 129 KB message in 4 KB frames (gorilla's default buffer): 1009.
 	ws2, _ := e.dial(t, "", nil)
 	w, err := ws2.NextWriter(websocket.TextMessage)
 	if err != nil {
@@ -60,9 +67,9 @@ func TestSizeLimits(t *testing.T) {
 	}
 	lastDisconnect(t, be, 2)
 
-	// A 100 KB message in 25 KB frames is fine.
+	// A 100 KB message in 4 KB frames is fine.
 	be.setAnswer(func(path string, ev events.APIGatewayWebsocketProxyRequest) (int, string) {
-		return 200, `{"statusCode":200,"body":"len=` + itoa(len(ev.Body)) + `"}`
+		return 200, `{"statusCode":200,"body":"len=` + strconv.Itoa(len(ev.Body)) + `"}`
 	})
 	ws3, _ := e.dial(t, "", nil)
 	w, _ = ws3.NextWriter(websocket.TextMessage)
@@ -72,7 +79,7 @@ func TestSizeLimits(t *testing.T) {
 	}
 	_, _ = w.Write([]byte(`"}`))
 	_ = w.Close()
-	if got := read(t, ws3); got != "len="+itoa(22+100<<10+2) {
+	if got := read(t, ws3); got != "len="+strconv.Itoa(22+100<<10+2) {
 		t.Errorf("100 KB message: %q", got)
 	}
 
@@ -81,22 +88,6 @@ func TestSizeLimits(t *testing.T) {
 	if code, _ := readClose(t, ws3); code != websocket.CloseUnsupportedData {
 		t.Errorf("binary frame: close %d, want 1003", code)
 	}
-}
-
-func itoa(n int) string {
-	return strings.TrimSpace(strings.Join(strings.Fields(strings.Repeat(" ", 0)+func() string { return fmtInt(n) }()), ""))
-}
-
-func fmtInt(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
 }
 
 func TestBinaryExtendedProfile(t *testing.T) {
