@@ -133,7 +133,8 @@ type Member struct {
 	mu      sync.Mutex
 	rev     uint64 // revision of this node's record
 	seen    map[uint16]peer
-	left    bool
+	left    bool // Bye ran
+	closed  bool // Leave ran
 	subs    []*nats.Subscription
 	status  chan nats.Status
 	stop    context.CancelFunc
@@ -208,27 +209,41 @@ func (m *Member) Store() *natsstore.Store { return m.st }
 // every subject the cluster's nodes use starts with it.
 func (m *Member) Prefix() string { return m.prefix }
 
-// Leave ends the membership: it stops the heartbeat, tells the other nodes
-// this node is leaving (so they stop waiting for its fan-out replies),
-// marks its record as left, and closes the store and the NATS connection.
-// Call it after this node's connections are drained. Idempotent.
-func (m *Member) Leave(ctx context.Context) {
+// Bye stops the heartbeat and tells the other nodes this node is leaving,
+// so they stop waiting for its fan-out replies and stop retrying callbacks
+// to it. The node id stays held (probes are still answered) until Leave.
+// Idempotent; Leave calls it.
+func (m *Member) Bye() {
 	m.mu.Lock()
 	if m.left {
 		m.mu.Unlock()
 		return
 	}
 	m.left = true
-	stop := m.stop
+	stop, status := m.stop, m.status
 	m.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
-	if m.status != nil {
-		m.nc.RemoveStatusListener(m.status)
+	if status != nil {
+		m.nc.RemoveStatusListener(status)
 	}
 	m.workers.Wait()
 	m.publish(kindBye)
+}
+
+// Leave ends the membership: Bye, then it marks the node's record as
+// left and closes the store and the NATS connection. Call it after this
+// node's connections are drained. Idempotent.
+func (m *Member) Leave(ctx context.Context) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.Bye()
 	m.unsubscribe()
 	m.markLeft(ctx)
 	if m.nc.Status() == nats.CONNECTED { // else nothing can be sent anyway

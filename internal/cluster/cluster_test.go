@@ -272,14 +272,11 @@ func TestReconnect(t *testing.T) {
 	opts.Port = srv.Addr().(*net.TCPAddr).Port
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	t.Logf("shut at %v", time.Now().Format("15:04:05.000"))
 	waitFor(t, 5*time.Second, "a sees the outage", func() bool { return a.Conn().Status() != nats.CONNECTED })
 	waitFor(t, 5*time.Second, "a forgets b", func() bool { return len(a.Live()) == 1 })
 	srv = natstest.RunServer(&opts)
 	t.Cleanup(srv.Shutdown)
 	waitFor(t, 10*time.Second, "a sees b again", func() bool { return len(a.Live()) == 2 && len(b.Live()) == 2 })
-	t.Logf("seen again at %v", time.Now().Format("15:04:05.000"))
-	defer func() { t.Logf("end at %v", time.Now().Format("15:04:05.000")) }()
 	waitFor(t, 10*time.Second, "store", func() bool {
 		_, err := a.Store().Put(ctx(t), "test/k", []byte("v"))
 		return err == nil

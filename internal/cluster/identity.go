@@ -24,6 +24,9 @@ const (
 	numbersPrefix = "cluster/numbers/" // + node number → node id
 )
 
+// flushTimeout bounds the wait for the server to confirm a subscription.
+const flushTimeout = 5 * time.Second
+
 // claimAttempts bounds Join's compare-and-set loop on the node's record;
 // it only loops when another process with the same id is joining too.
 const claimAttempts = 5
@@ -140,7 +143,7 @@ func (m *Member) claim(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("cluster: subscribe: %w", err)
 		}
-		if err := m.nc.FlushWithContext(ctx); err != nil {
+		if err := m.nc.FlushTimeout(flushTimeout); err != nil {
 			_ = sub.Unsubscribe()
 			return fmt.Errorf("cluster: subscribe: %w", err)
 		}

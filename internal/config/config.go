@@ -344,6 +344,9 @@ func (c *Config) Validate() error {
 	if len(c.Cluster.NATS) > 0 && c.Cluster.NodeID == "" {
 		add("cluster.nodeId", "required when cluster.nats is set")
 	}
+	if c.Cluster.NodeID != "" && !functionNameOK(c.Cluster.NodeID) {
+		add("cluster.nodeId", "node ids are 1 to 64 letters, digits, '-' or '_'")
+	}
 	errs = append(errs, c.validateAPIs()...)
 	return errors.Join(errs...)
 }

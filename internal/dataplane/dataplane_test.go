@@ -303,9 +303,18 @@ func TestManagementAPI(t *testing.T) {
 	be := newBackend(t)
 	e := deploy(t, seedSpec(be), be)
 	ws, _ := e.dial(t, "", http.Header{"User-Agent": {"mgmt-test"}})
-	connID := be.waitFor(t, "CONNECT", func(evs []events.APIGatewayWebsocketProxyRequest) bool { return countType(evs, "CONNECT") == 1 })[0].RequestContext.ConnectionID
+	// The CONNECT event was recorded before the 101: post at once, the way
+	// a backend reacting to $connect would. The connection must already be
+	// reachable.
+	connID := be.events()[0].RequestContext.ConnectionID
 	m := gwtest.Management(e.gw.URL, e.api, "prod")
 	x := ctx(t)
+	if _, err := m.PostToConnection(x, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(connID), Data: []byte("first")}); err != nil {
+		t.Fatalf("post right after the handshake: %v", err)
+	}
+	if got := read(t, ws); got != "first" {
+		t.Fatalf("first post %q", got)
+	}
 
 	if _, err := m.PostToConnection(x, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(connID), Data: []byte(`{"hello":1}`)}); err != nil {
 		t.Fatal(err)

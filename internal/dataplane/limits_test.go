@@ -1,10 +1,12 @@
 package dataplane_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,6 +187,20 @@ func TestSlowClient(t *testing.T) {
 func TestShutdownRunsDisconnect(t *testing.T) {
 	be := newBackend(t)
 	e := deploy(t, seedSpec(be), be)
+	// $disconnect handlers can still call @connections while the gateway
+	// drains (to tell others who left).
+	var callbacks atomic.Int32
+	m := gwtest.Management(e.gw.URL, e.api, "prod")
+	be.setAnswer(func(path string, ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+		if path == "/disconnect" {
+			_, err := m.GetConnection(context.Background(), &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(ev.RequestContext.ConnectionID)})
+			var gone *mtypes.GoneException
+			if errors.As(err, &gone) {
+				callbacks.Add(1) // the gateway answered: the connection is gone
+			}
+		}
+		return 200, `{"statusCode":200}`
+	})
 	var conns []*websocket.Conn
 	for range 3 {
 		ws, _ := e.dial(t, "", nil)
@@ -204,5 +220,8 @@ func TestShutdownRunsDisconnect(t *testing.T) {
 	<-done
 	if n := countType(be.events(), "DISCONNECT"); n != 3 {
 		t.Errorf("%d DISCONNECT events after shutdown, want 3", n)
+	}
+	if n := callbacks.Load(); n != 3 {
+		t.Errorf("%d of 3 $disconnect handlers reached @connections during shutdown", n)
 	}
 }

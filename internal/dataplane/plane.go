@@ -174,10 +174,17 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, status, msg)
 		return
 	}
-	ws, err := p.o.Engine.Upgrade(w, r, wsconn.UpgradeOptions{
+	_, err := p.o.Engine.Upgrade(w, r, wsconn.UpgradeOptions{
 		Subprotocol: res.subprotocol,
 		Handler:     p,
 		Session:     c,
+		// The connection joins the hub before the client sees the 101, so
+		// a backend may post to it as soon as the client is connected.
+		OnOpen: func(ws *wsconn.Conn) {
+			c.ws = ws
+			p.o.Hub.Add(c, hub.Key{API: st.APIID, Stage: st.Name}, c.principal, res.groups, res.metadata)
+			c.registered.Store(true)
+		},
 	})
 	if err != nil {
 		// The handshake failed after $connect accepted the connection: the
@@ -186,14 +193,6 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.log.Debug("upgrade failed after $connect", "conn_id", c.id, "err", err)
 		p.afterClose(c, closeInfo{code: 1006, reason: "Connection was closed abnormally"})
 		return
-	}
-	c.ws = ws
-	p.o.Hub.Add(c, hub.Key{API: st.APIID, Stage: st.Name}, c.principal, res.groups, res.metadata)
-	c.registered.Store(true)
-	if c.closed.Load() {
-		// Closed before it was registered: OnClose already ran and could
-		// not remove it from the hub.
-		p.o.Hub.Remove(c.id)
 	}
 	p.log.Debug("connected", "conn_id", c.id, "api_id", st.APIID, "stage", st.Name)
 }

@@ -62,6 +62,9 @@ func (g *Gateway) joinCluster(ctx context.Context, h *hub.Hub) (*clusterNode, er
 		// other nodes' callbacks to them still arrive (and answer 410 once
 		// they are closed).
 		Leave: func(ctx context.Context) {
+			// Say goodbye first: the others stop counting on this node
+			// while its relay drains.
+			m.Bye()
 			if err := rl.Close(ctx); err != nil {
 				log.Warn("stop relay", "err", err)
 			}

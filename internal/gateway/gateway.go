@@ -268,7 +268,25 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		Log:         g.log.With("component", "dataplane"),
 	})
 	registry.OnRemove(plane.CloseStage)
-	// Connections drain before functions stop: $disconnect needs them.
+	// Stopped in reverse: the HTTP server stops last of these (handlers
+	// run by $disconnect may still call @connections while connections
+	// drain); connections drain before functions stop ($disconnect needs
+	// them). The data plane refuses new upgrades as soon as it drains.
+	var (
+		srv      *http.Server
+		serveErr = make(chan error, 1)
+	)
+	stops = append(stops, func(sctx context.Context) {
+		if srv == nil {
+			return
+		}
+		if err := srv.Shutdown(sctx); err != nil {
+			g.log.Warn("http shutdown", "err", err)
+		}
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("serve", "err", err)
+		}
+	})
 	stops = append(stops, func(sctx context.Context) {
 		if err := plane.Drain(sctx); err != nil {
 			g.log.Warn("drain connections", "err", err)
@@ -337,25 +355,14 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		stops = append(stops, func(sctx context.Context) { _ = ia.Close(sctx) })
 		invokeAPI = ia
 	}
-	srv := &http.Server{
+	srv = &http.Server{
 		Handler:           g.router(control, mgmt, plane, invokeAPI),
 		ReadHeaderTimeout: cn.HandshakeTimout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	stops = append(stops, func(sctx context.Context) {
-		// First stop: no new requests or upgrades; in-flight $connect
-		// handshakes finish.
-		if err := srv.Shutdown(sctx); err != nil {
-			g.log.Warn("http shutdown", "err", err)
-		}
-		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			g.log.Error("serve", "err", err)
-		}
-	})
 
 	close(g.ready)
 	if ready != nil {

@@ -219,6 +219,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		ae = badRequest("Limit exceeded: a connection can be in at most 64 groups and carry at most 32 metadata keys (4 KB)")
 	case errors.Is(err, hub.ErrBadMetadata):
 		ae = badRequest("Invalid metadata: keys must be 1 to 128 characters")
+	case errors.Is(err, relay.ErrUnavailable):
+		h.log.Warn("management request could not reach the connection's node", "method", r.Method, "path", r.URL.EscapedPath(), "err", err)
+		ae = &awsError{status: http.StatusServiceUnavailable, typ: "ServiceUnavailableException", msg: "The node that owns this connection cannot be reached right now; try again"}
 	default:
 		h.log.Error("management request failed", "method", r.Method, "path", r.URL.EscapedPath(), "err", err)
 		ae = &awsError{status: http.StatusInternalServerError, typ: "InternalServerErrorException", msg: "Internal server error"}

@@ -8,9 +8,15 @@ package relay
 
 import (
 	"context"
+	"errors"
 
 	"github.com/wsgate/wsgate/internal/hub"
 )
+
+// ErrUnavailable: the relay cannot reach the node that owns a connection
+// right now (in a cluster, NATS is down); the connection may be alive, so
+// this is a 503, not a 410.
+var ErrUnavailable = errors.New("relay: owner unreachable")
 
 // Target names one connection through a stage's endpoint. APIID may be
 // empty when the endpoint does not say (the /{stage}/@connections form on a

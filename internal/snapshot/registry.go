@@ -112,7 +112,7 @@ func (r *Registry) Run(ctx context.Context) error {
 			return nil
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, time.Second)
 	}
 }
 

@@ -48,6 +48,13 @@ type UpgradeOptions struct {
 	// ExtraHeader is added to the 101 response, except for the headers the
 	// handshake sets itself.
 	ExtraHeader http.Header
+	// OnOpen, when set, is called with the new connection before the 101 is
+	// written, so the caller can publish it (e.g. to a registry) before the
+	// client learns it is connected. Send may be called from then on: data
+	// sent before the 101 is on the wire is delivered after it. OnOpen must
+	// not block. If the upgrade then fails, Upgrade returns an error and no
+	// OnClose follows.
+	OnOpen func(*Conn)
 }
 
 // Engine lifecycle states.
@@ -394,20 +401,28 @@ func (e *Engine) Upgrade(w http.ResponseWriter, r *http.Request, o UpgradeOption
 		return nil, errors.New("wsconn: upgrade: client sent data before the handshake completed")
 	}
 	resp := appendSwitching(make([]byte, 0, 256), r.Header.Get("Sec-Websocket-Key"), o.Subprotocol, ext, o.ExtraHeader)
+	c := newConn(e, o, ext != "")
+	// Held until Upgrade returns: the poller (or reader) and the close path
+	// take rmu before calling the handler; Send takes mu, so nothing is
+	// written before the 101.
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.mu.Lock()
+	if o.OnOpen != nil {
+		o.OnOpen(c)
+	}
 	_ = nc.SetWriteDeadline(time.Now().Add(handshakeWriteTimeout))
 	if _, err := nc.Write(resp); err != nil {
+		c.state.Store(stDone)
+		c.mu.Unlock()
 		_ = nc.Close()
 		e.release()
 		return nil, fmt.Errorf("upgrade: write 101: %w", err)
 	}
 	_ = nc.SetWriteDeadline(time.Time{})
-
-	c := newConn(e, o, ext != "")
-	// Held until Upgrade returns: the poller (or reader) and the close path
-	// take it before calling the handler.
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	if err := c.attach(nc); err != nil {
+	err = c.attach(nc)
+	c.mu.Unlock()
+	if err != nil {
 		c.state.Store(stDone)
 		e.release()
 		return nil, fmt.Errorf("upgrade: %w", err)

@@ -13,11 +13,16 @@
 //
 // Answers are exactly the hub's: hub.ErrGone, hub.ErrQueueFull,
 // hub.ErrBadGroup, hub.ErrTooMany and hub.ErrBadMetadata cross the wire as
-// status codes. An owner that has no subscription (the node is gone) or
-// does not answer within Options.Timeout is hub.ErrGone. When this node's
-// own NATS connection is down, remote operations fail with an error that is
-// none of those (a 5xx): the owner may be alive, and a 410 would make a
+// status codes. An owner that does not answer within Options.Timeout, or
+// has no subscription (the node is gone), is hub.ErrGone; when the
+// heartbeats still say such an owner runs, it is asked again for half the
+// timeout first, as it is most likely reconnecting to NATS. When this
+// node's own NATS connection is down, remote operations fail with
+// ErrUnavailable (a 5xx): the owner may be alive, and a 410 would make a
 // backend forget a live connection.
+//
+// Each subscription's messages are handled in order by one goroutine of
+// the NATS client; handlers only touch the hub, which never blocks.
 //
 // A Relay is safe for concurrent use.
 package natsrelay
@@ -44,7 +49,7 @@ var _ relay.Relay = (*Relay)(nil)
 
 // ErrUnavailable: this node cannot reach NATS right now, so it cannot
 // reach other nodes' connections.
-var ErrUnavailable = errors.New("natsrelay: NATS unavailable")
+var ErrUnavailable = relay.ErrUnavailable
 
 // Options configure a Relay.
 type Options struct {
@@ -110,10 +115,6 @@ func New(o Options) (*Relay, error) {
 			r.unsubscribe()
 			return nil, fmt.Errorf("natsrelay: subscribe %s: %w", subj, err)
 		}
-		// The hub's sends never block, and the wsconn write loop copies
-		// nothing it does not own, so one delivery goroutine per subject
-		// keeps up; the limits only bound memory under a flood.
-		_ = sub.SetPendingLimits(1<<16, 256<<20)
 		r.subs = append(r.subs, sub)
 	}
 	if err := o.Conn.Flush(); err != nil {
@@ -264,16 +265,36 @@ func (r *Relay) point(ctx context.Context, t relay.Target, req *request, local f
 func (r *Relay) call(ctx context.Context, n uint16, req *request) (*reply, error) {
 	tctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
-	msg, err := r.o.Conn.RequestWithContext(tctx, r.connSubject(n), encodeRequest(req))
+	frame := encodeRequest(req)
+	msg, err := r.o.Conn.RequestWithContext(tctx, r.connSubject(n), frame)
+	if errors.Is(err, nats.ErrNoResponders) && r.live(n) {
+		// A node that was heard from recently but has no subscription is
+		// most likely reconnecting to NATS (a NATS server restarted or was
+		// lost): ask again for a moment before calling its connections
+		// gone, since a 410 makes backends forget live connections.
+		retryUntil := time.Now().Add(r.o.Timeout / 2)
+		for errors.Is(err, nats.ErrNoResponders) && time.Now().Before(retryUntil) {
+			t := time.NewTimer(noResponderRetry)
+			select {
+			case <-t.C:
+			case <-tctx.Done():
+			}
+			t.Stop()
+			if tctx.Err() != nil {
+				break
+			}
+			msg, err = r.o.Conn.RequestWithContext(tctx, r.connSubject(n), frame)
+		}
+	}
 	switch {
 	case err == nil:
+	case ctx.Err() != nil: // the caller gave up: its answer, not the owner's
+		return nil, fmt.Errorf("%s to connection %s: %w", req.op, req.target.ConnID, ctx.Err())
 	case errors.Is(err, nats.ErrNoResponders):
 		if r.o.Gone != nil {
 			r.o.Gone(n)
 		}
 		return nil, fmt.Errorf("%s to connection %s: node %d is not running: %w", req.op, req.target.ConnID, n, hub.ErrGone)
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s to connection %s: %w", req.op, req.target.ConnID, ctx.Err())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
 		return nil, fmt.Errorf("%s to connection %s: node %d did not answer within %v: %w", req.op, req.target.ConnID, n, r.o.Timeout, hub.ErrGone)
 	case disconnected(err):
@@ -289,6 +310,15 @@ func (r *Relay) call(ctx context.Context, n uint16, req *request) (*reply, error
 		return nil, fmt.Errorf("%s to connection %s: %w", req.op, req.target.ConnID, err)
 	}
 	return rep, nil
+}
+
+// noResponderRetry is the pause between asks to a live node that has no
+// responder.
+const noResponderRetry = 50 * time.Millisecond
+
+// live reports whether the heartbeats say node n is running.
+func (r *Relay) live(n uint16) bool {
+	return r.o.Live != nil && slices.Contains(r.o.Live(), n)
 }
 
 // disconnected reports whether err says this node's NATS connection is

@@ -238,6 +238,7 @@ func TestGoneNodes(t *testing.T) {
 	nodes := cluster(t, srv, 1, func(o *natsrelay.Options) {
 		o.Timeout = 300 * time.Millisecond
 		o.Gone = func(n uint16) { mu.Lock(); gone = append(gone, n); mu.Unlock() }
+		o.Live = func() []uint16 { return []uint16{1, 7} }
 	})
 	n1 := nodes[0]
 	x := ctx(t)
@@ -252,6 +253,14 @@ func TestGoneNodes(t *testing.T) {
 		t.Errorf("Gone told %v, want [9]", gone)
 	}
 	mu.Unlock()
+
+	// Node 7 has no responder but its heartbeats say it runs (it may be
+	// reconnecting to NATS): asked again for half the timeout, then Gone.
+	start = time.Now()
+	err = n1.r.Post(x, relay.Target{Stage: "prod", ConnID: connid.New(7)}, []byte("x"), false)
+	if el := time.Since(start); !errors.Is(err, hub.ErrGone) || el < 150*time.Millisecond || el > time.Second {
+		t.Errorf("live node 7 without responder: err %v after %v, want ErrGone after about 150ms", err, el)
+	}
 
 	// Node 8 is hung: subscribed, never answering.
 	hung := connect(t, srv.ClientURL())

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/relay"
@@ -166,9 +168,10 @@ func encodeRequest(r *request) []byte {
 		b = appendStr(b, r.group)
 	case opMetadata:
 		b = binary.AppendUvarint(b, uint64(len(r.md)))
-		for k, v := range r.md {
+		// Sorted, so equal requests make equal frames.
+		for _, k := range slices.Sorted(maps.Keys(r.md)) {
 			b = appendStr(b, k)
-			b = appendStr(b, v)
+			b = appendStr(b, r.md[k])
 		}
 	}
 	return b
