@@ -30,8 +30,8 @@ func runConnect(ctx context.Context, args []string, s stdio) error {
 	var headers headerFlags
 	fs.Var(&headers, "H", "extra request `header` \"Name: value\" (repeatable)")
 	subprotocols := fs.String("subprotocol", "", "comma-separated `subprotocols` to offer")
-	execute := fs.String("x", "", "send this `message` after connecting, wait for one reply (or -wait), then close")
-	wait := fs.Duration("wait", 2*time.Second, "with -x: how long to wait for replies")
+	execute := fs.String("x", "", "send this `message` after connecting, wait for one reply (at most -wait), then close")
+	wait := fs.Duration("wait", 2*time.Second, "with -x: how long to wait for a reply")
 	if err := parse(fs, args, s); err != nil {
 		return err
 	}
@@ -63,6 +63,8 @@ func runConnect(ctx context.Context, args []string, s stdio) error {
 
 	var mu sync.Mutex // serializes writes: stdin lines vs the close below
 	done := make(chan struct{})
+	firstReply := make(chan struct{})
+	var once sync.Once
 	var closeErr error
 	go func() {
 		defer close(done)
@@ -79,9 +81,10 @@ func runConnect(ctx context.Context, args []string, s stdio) error {
 			}
 			if typ == websocket.BinaryMessage {
 				fmt.Fprintf(s.out, "< (binary, %d bytes) %x\n", len(msg), msg)
-				continue
+			} else {
+				fmt.Fprintf(s.out, "< %s\n", msg)
 			}
-			fmt.Fprintf(s.out, "< %s\n", msg)
+			once.Do(func() { close(firstReply) })
 		}
 	}()
 	closeNormally := func() {
@@ -102,6 +105,8 @@ func runConnect(ctx context.Context, args []string, s stdio) error {
 		}
 		select {
 		case <-done:
+		case <-firstReply:
+			closeNormally()
 		case <-time.After(*wait):
 			closeNormally()
 		case <-ctx.Done():

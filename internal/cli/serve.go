@@ -75,7 +75,11 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	return g.Run(ctx, func(addr net.Addr) {
-		log.Info("wsgate is ready", "addr", addr.String(), "control_plane", g.BaseURL()+"/v2/", "data", cfg.Data)
+		data := cfg.Resolve(cfg.Data)
+		if len(cfg.Cluster.NATS) > 0 {
+			data = "nats (cluster)"
+		}
+		log.Info("wsgate is ready", "addr", addr.String(), "control_plane", g.BaseURL()+"/v2/", "data", data)
 	})
 }
 

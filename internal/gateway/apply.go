@@ -11,7 +11,7 @@ import (
 )
 
 // applyConfigAPIs applies the APIs declared in the config file.
-func (g *Gateway) applyConfigAPIs(ctx context.Context, st store.Store, limits apigw.Limits) error {
+func (g *Gateway) applyConfigAPIs(ctx context.Context, st store.Store, limits apigw.Limits, endpoint func(apiID string) string) error {
 	if len(g.cfg.APIs) == 0 {
 		return nil
 	}
@@ -31,6 +31,11 @@ func (g *Gateway) applyConfigAPIs(ctx context.Context, st store.Store, limits ap
 			g.log.Info("updated API from the config file", "api", r.Name, "api_id", r.APIID, "deployments", r.Deployments)
 		default:
 			g.log.Info("API from the config file is up to date", "api", r.Name, "api_id", r.APIID)
+		}
+	}
+	for i, a := range g.cfg.APIs {
+		for stage := range a.Stages {
+			g.log.Info("stage from the config file", "api", a.Name, "stage", stage, "url", endpoint(results[i].APIID)+"/"+stage)
 		}
 	}
 	return nil

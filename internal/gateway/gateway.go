@@ -310,17 +310,18 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 
 	limits := apigw.Limits{Routes: cfg.Limits.Routes, Integrations: cfg.Limits.Integrations, Stages: cfg.Limits.Stages,
 		Authorizers: cfg.Limits.Authorizers, Models: apigw.DefaultLimits().Models, Deployments: apigw.DefaultLimits().Deployments}
+	endpoint := func(apiID string) string {
+		if cfg.EndpointStyle == "host" {
+			return "wss://" + apiID + "." + cfg.HostDomain
+		}
+		return publicURL + "/" + apiID
+	}
 	control := controlapi.New(controlapi.Options{
-		Store:     st,
-		Region:    cfg.Region,
-		AccountID: cfg.AccountID,
-		Limits:    limits,
-		Endpoint: func(apiID string) string {
-			if cfg.EndpointStyle == "host" {
-				return "wss://" + apiID + "." + cfg.HostDomain
-			}
-			return publicURL + "/" + apiID
-		},
+		Store:        st,
+		Region:       cfg.Region,
+		AccountID:    cfg.AccountID,
+		Limits:       limits,
+		Endpoint:     endpoint,
 		Authenticate: g.authenticator("apigateway"),
 		Validate:     snapshot.Validate,
 		Log:          g.log.With("component", "controlapi"),
@@ -331,7 +332,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		StageExists:  func(apiID, stage string) bool { return registry.Stage(apiID, stage) != nil },
 		Log:          g.log.With("component", "mgmtapi"),
 	})
-	if err := g.applyConfigAPIs(ctx, st, limits); err != nil {
+	if err := g.applyConfigAPIs(ctx, st, limits, endpoint); err != nil {
 		ln.Close()
 		return err
 	}
