@@ -79,9 +79,9 @@ type Credential struct {
 
 // Connections configure WebSocket connections. Defaults are AWS's values.
 type Connections struct {
-	// Profile "aws" (default) or "extended". aws closes binary messages with
-	// 1003 like API Gateway; extended passes them to integrations base64
-	// encoded with isBase64Encoded true.
+	// Profile "wsgate" (default) or "aws". wsgate passes binary messages to
+	// integrations base64-encoded with isBase64Encoded true; aws closes the
+	// connection with 1003, as API Gateway does.
 	Profile         string        `yaml:"profile"`
 	MaxFrameBytes   int           `yaml:"maxFrameBytes"`
 	MaxMessageBytes int           `yaml:"maxMessageBytes"`
@@ -182,7 +182,7 @@ func (c *Config) applyDefaults() {
 	def(&c.EndpointStyle, "path")
 	def(&c.Log.Level, "info")
 	def(&c.Log.Format, "text")
-	def(&c.Connections.Profile, "aws")
+	def(&c.Connections.Profile, "wsgate")
 	defInt(&c.Connections.MaxFrameBytes, 32*1024)
 	defInt(&c.Connections.MaxMessageBytes, 128*1024)
 	defDur(&c.Connections.IdleTimeout, 10*time.Minute)
@@ -299,9 +299,9 @@ func (c *Config) Validate() error {
 	}
 	cn := c.Connections
 	switch cn.Profile {
-	case "aws", "extended":
+	case "wsgate", "aws":
 	default:
-		add("connections.profile", "must be aws or extended, not %q", cn.Profile)
+		add("connections.profile", "must be wsgate or aws, not %q", cn.Profile)
 	}
 	if cn.MaxFrameBytes < 1024 || cn.MaxFrameBytes > 16<<20 {
 		add("connections.maxFrameBytes", "must be between 1024 and 16777216")

@@ -220,3 +220,49 @@ func TestAuthorizer(t *testing.T) {
 		t.Errorf("hub info %+v", info)
 	}
 }
+
+// TestLambdaNonProxy: an AWS (non-proxy) Lambda integration receives the
+// request template's output; integration responses map success and
+// errorMessage patterns to different frames; CONVERT_TO_BINARY turns a
+// base64 answer into a binary frame.
+func TestLambdaNonProxy(t *testing.T) {
+	e := lambdaEnv(t, false, 2)
+	b := &apiBuilder{t: t, e: e, id: aws.String(e.api)}
+	np := b.integration(&apigatewayv2.CreateIntegrationInput{
+		IntegrationType: types.IntegrationTypeAws, IntegrationUri: aws.String(fnARN + "fn"),
+		RequestTemplates: map[string]string{"$default": `{"np": $input.json('$.np'), "v": $input.json('$.v'), "conn": "$context.connectionId"}`},
+	})
+	b.response(np, "/Validation.*/", map[string]string{"$default": `invalid: $input.path('$.errorMessage')`}, "")
+	b.response(np, "$default", map[string]string{"$default": `ok: $input.json('$.got')`}, "")
+	b.route("np", np, true, nil)
+	bin := b.integration(&apigatewayv2.CreateIntegrationInput{IntegrationType: types.IntegrationTypeMock,
+		RequestTemplates: map[string]string{"$default": `{"statusCode": 200}`}})
+	if _, err := e.c.CreateIntegrationResponse(ctx(t), &apigatewayv2.CreateIntegrationResponseInput{ApiId: b.id, IntegrationId: aws.String(bin),
+		IntegrationResponseKey: aws.String("$default"), ContentHandlingStrategy: types.ContentHandlingStrategyConvertToBinary,
+		ResponseTemplates: map[string]string{"$default": "AAEC/w=="}}); err != nil {
+		t.Fatal(err)
+	}
+	b.route("bin", bin, true, nil)
+	b.deploy()
+
+	ws, _ := e.dial(t, "", nil)
+	send := func(msg string) (int, string) {
+		t.Helper()
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(msg))
+		_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		typ, got, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return typ, string(got)
+	}
+	if _, got := send(`{"action":"np","np":"echo","v":[5,6]}`); got != "ok: [5,6]" {
+		t.Errorf("non-proxy success: %q", got)
+	}
+	if _, got := send(`{"action":"np","np":"fail","v":0}`); got != "invalid: Validation failed: bad input" {
+		t.Errorf("non-proxy errorMessage mapping: %q", got)
+	}
+	if typ, got := send(`{"action":"bin"}`); typ != websocket.BinaryMessage || got != "\x00\x01\x02\xff" {
+		t.Errorf("CONVERT_TO_BINARY: type %d %q", typ, got)
+	}
+}

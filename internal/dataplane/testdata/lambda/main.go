@@ -18,11 +18,19 @@ import (
 
 func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		Type string `json:"type"`
+		Type string          `json:"type"`
+		NP   string          `json:"np"` // a non-proxy (AWS) integration's template output
+		V    json.RawMessage `json:"v"`
 	}
 	_ = json.Unmarshal(raw, &probe)
 	if probe.Type == "REQUEST" {
 		return authorize(raw)
+	}
+	switch probe.NP {
+	case "echo":
+		return map[string]json.RawMessage{"got": probe.V}, nil
+	case "fail":
+		return nil, errors.New("Validation failed: bad input")
 	}
 	var ev events.APIGatewayWebsocketProxyRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
