@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/metrics"
 	"github.com/wsgate/wsgate/internal/snapshot"
 	"github.com/wsgate/wsgate/internal/wsconn"
 )
@@ -24,6 +25,7 @@ type conn struct {
 	principal string
 	authz     map[string]any
 
+	m          *metrics.Stage // nil without metrics
 	inflight   atomic.Int32
 	busy       sync.WaitGroup // message handlers running; $disconnect waits for them
 	closed     atomic.Bool
@@ -42,8 +44,12 @@ func (c *conn) Send(data []byte, binary bool) error {
 	}
 	switch err := c.ws.Send(op, data); {
 	case err == nil:
+		if c.m != nil {
+			c.m.MessagesOut.Inc()
+		}
 		return nil
 	case errors.Is(err, wsconn.ErrQueueFull):
+		c.p.o.Metrics.QueueFull("connection")
 		return hub.ErrQueueFull
 	default:
 		return hub.ErrGone
@@ -120,16 +126,22 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 		route, ok = st.Select(data)
 	}
 	requestID := newRequestID()
+	if c.m != nil {
+		c.m.MessagesIn.Inc()
+	}
 	if !ok {
+		c.m.ClientError("forbidden")
 		c.sendFrame(errorFrame("Forbidden", c.id, requestID))
 		return
 	}
 	if !p.limits.allow(st, route.Key) {
+		c.m.ClientError("throttled")
 		c.sendFrame(errorFrame("Too Many Requests", c.id, requestID))
 		return
 	}
 	if int(c.inflight.Add(1)) > p.o.MaxInflight {
 		c.inflight.Add(-1)
+		c.m.ClientError("too_many_in_flight")
 		c.sendFrame(errorFrame("Too Many Requests", c.id, requestID))
 		return
 	}
@@ -169,6 +181,9 @@ func (p *Plane) OnClose(ws *wsconn.Conn, code int, reason string) {
 func (p *Plane) afterClose(c *conn, ci closeInfo) {
 	if c.closed.Swap(true) {
 		return
+	}
+	if c.registered.Load() && c.m != nil {
+		c.m.Connections.Dec()
 	}
 	var md map[string]string
 	if c.registered.Load() {

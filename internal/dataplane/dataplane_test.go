@@ -3,6 +3,7 @@ package dataplane_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -273,6 +274,27 @@ func TestForbiddenWithoutDefault(t *testing.T) {
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"join"}`))
 	if got := read(t, ws); got != "joined" {
 		t.Fatalf("join: %q", got)
+	}
+
+	// The CloudWatch-named metrics counted all of it.
+	resp, err := http.Get(e.gw.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	api := `api_id="` + e.api + `"`
+	for _, want := range []string{
+		`wsgate_connect_count_total{` + api + `,stage="prod"} 1`,
+		`wsgate_connections{` + api + `,stage="prod"} 1`,
+		`wsgate_message_count_total{` + api + `,direction="in",stage="prod"} 4`,
+		`wsgate_message_count_total{` + api + `,direction="out",stage="prod"} 1`,
+		`wsgate_client_error_total{` + api + `,reason="forbidden",stage="prod"} 3`,
+		`wsgate_integration_latency_seconds_count{` + api + `,stage="prod"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

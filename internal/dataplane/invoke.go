@@ -303,6 +303,7 @@ func (p *Plane) handleMessage(m *message) {
 	messageID := newRequestID()
 	if model, validates := m.route.RequestModel(m.body); validates {
 		if model == nil || m.binary || model.Validate(m.body) != nil {
+			c.m.ClientError("bad_request_body")
 			c.sendFrame(badRequestFrame(c.id, messageID))
 			return
 		}
@@ -315,17 +316,25 @@ func (p *Plane) handleMessage(m *message) {
 	var out callOutput
 	var err error
 	ctx := context.Background()
+	started := time.Now()
 	if in.IntegrationType == apigw.IntegrationAWSProxy {
 		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.id)), encodeVars(m.st.Variables), m.route.Key, messageID, m.requestID, m.received, m.body, m.binary)
 		out, err = p.callProxyWith(ctx, m.st, in, event, m.route.TwoWay)
 	} else {
 		out, err = p.callDirect(ctx, &direct{st: m.st, in: in, c: c, route: m.route, body: m.body, binary: m.binary, eventType: "MESSAGE", messageID: messageID, requestID: m.requestID, now: m.received})
 	}
+	if in.IntegrationType != apigw.IntegrationMock {
+		c.m.ObserveIntegration(time.Since(started))
+	}
 	if errors.Is(err, errNoTemplate) {
+		c.m.ClientError("unsupported_media_type")
 		c.sendFrame(errorFrame("Unsupported Media Type", c.id, m.requestID))
 		return
 	}
 	if err != nil {
+		if c.m != nil {
+			c.m.IntegrationError.Inc()
+		}
 		p.log.Warn("integration failed", "conn_id", c.id, "route_key", m.route.Key, "integration_id", in.IntegrationID, "request_id", m.requestID, "err", err)
 		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
 		return

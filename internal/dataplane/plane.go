@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/wsgate/wsgate/internal/connid"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/metrics"
 	"github.com/wsgate/wsgate/internal/snapshot"
 	"github.com/wsgate/wsgate/internal/wsconn"
 )
@@ -57,6 +59,8 @@ type Options struct {
 	VerifyIAM func(r *http.Request) (accessKeyID string, err error)
 	// APIKeys are the keys accepted where apiKeyRequired is set.
 	APIKeys []string
+	// Metrics records CloudWatch-style counters; nil records nothing.
+	Metrics *metrics.Metrics
 	Log     *slog.Logger
 }
 
@@ -159,7 +163,11 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := time.Now()
-	c := &conn{p: p, id: connid.New(p.o.Node), stage: st}
+	ms := p.o.Metrics.Stage(st.APIID, st.Name)
+	if ms != nil {
+		ms.Connect.Inc()
+	}
+	c := &conn{p: p, id: connid.New(p.o.Node), stage: st, m: ms}
 	c.base = eventBase{
 		connID:      c.id,
 		apiID:       st.APIID,
@@ -171,6 +179,11 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res, status, msg := p.connect(r, st, c, now)
 	if status != 0 {
+		if status >= 500 && ms != nil {
+			ms.IntegrationError.Inc()
+		} else if status < 500 {
+			ms.ClientError("connect_" + strconv.Itoa(status))
+		}
 		httpError(w, status, msg)
 		return
 	}
@@ -182,6 +195,9 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// a backend may post to it as soon as the client is connected.
 		OnOpen: func(ws *wsconn.Conn) {
 			c.ws = ws
+			if ms != nil {
+				ms.Connections.Inc()
+			}
 			p.o.Hub.Add(c, hub.Key{API: st.APIID, Stage: st.Name}, c.principal, res.groups, res.metadata)
 			c.registered.Store(true)
 		},

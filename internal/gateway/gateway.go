@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/config"
 	"github.com/wsgate/wsgate/internal/controlapi"
@@ -26,6 +28,7 @@ import (
 	"github.com/wsgate/wsgate/internal/funchost"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
+	"github.com/wsgate/wsgate/internal/metrics"
 	"github.com/wsgate/wsgate/internal/mgmtapi"
 	"github.com/wsgate/wsgate/internal/relay"
 	"github.com/wsgate/wsgate/internal/sigv4"
@@ -247,6 +250,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		ln.Close()
 		return fmt.Errorf("start websocket engine: %w", err)
 	}
+	mx := metrics.New()
 	registry := snapshot.NewRegistry(snapshot.Options{Store: st, Log: g.log.With("component", "snapshot")})
 	plane := dataplane.New(dataplane.Options{
 		Registry:  registry,
@@ -265,6 +269,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		MaxInflight: cn.MaxInflight,
 		VerifyIAM:   g.iamVerifier(),
 		APIKeys:     cfg.Auth.APIKeys,
+		Metrics:     mx,
 		Log:         g.log.With("component", "dataplane"),
 	})
 	registry.OnRemove(plane.CloseStage)
@@ -330,6 +335,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		Relay:        relay,
 		Authenticate: g.authenticator("execute-api"),
 		StageExists:  func(apiID, stage string) bool { return registry.Stage(apiID, stage) != nil },
+		Metrics:      mx,
 		Log:          g.log.With("component", "mgmtapi"),
 	})
 	if err := g.applyConfigAPIs(ctx, st, limits, endpoint); err != nil {
@@ -357,7 +363,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		invokeAPI = ia
 	}
 	srv = &http.Server{
-		Handler:           g.router(control, mgmt, plane, invokeAPI),
+		Handler:           g.router(control, mgmt, plane, invokeAPI, promhttp.HandlerFor(mx.Registry, promhttp.HandlerOpts{})),
 		ReadHeaderTimeout: cn.HandshakeTimout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -459,13 +465,14 @@ func (g *Gateway) iamVerifier() func(r *http.Request) (string, error) {
 
 // router sends each request to its part: WebSocket upgrades to the data
 // plane, /v2/ to the control plane, @-paths to the management API.
-func (g *Gateway) router(control, mgmt, plane, invokeAPI http.Handler) http.Handler {
+func (g *Gateway) router(control, mgmt, plane, invokeAPI, metricsHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /_wsgate/stages", g.serveStages)
+	mux.Handle("GET /metrics", metricsHandler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
@@ -475,7 +482,7 @@ func (g *Gateway) router(control, mgmt, plane, invokeAPI http.Handler) http.Hand
 			control.ServeHTTP(w, r)
 		case mgmtapi.IsManagementPath(p):
 			mgmt.ServeHTTP(w, r)
-		case p == "/healthz" || strings.HasPrefix(p, "/_wsgate/"):
+		case p == "/healthz" || p == "/metrics" || strings.HasPrefix(p, "/_wsgate/"):
 			mux.ServeHTTP(w, r)
 		case invokeAPI != nil && strings.HasPrefix(p, "/2015-03-31/functions/"):
 			// Local functions behind the Lambda Invoke API, for other tools

@@ -25,6 +25,7 @@ import (
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/connid"
 	"github.com/wsgate/wsgate/internal/hub"
+	"github.com/wsgate/wsgate/internal/metrics"
 	"github.com/wsgate/wsgate/internal/relay"
 )
 
@@ -42,7 +43,9 @@ type Options struct {
 	// extension calls (list, fan-out) to any other stage answer 404. Nil
 	// accepts every stage.
 	StageExists func(apiID, stage string) bool
-	Log         *slog.Logger
+	// Metrics counts requests and fan-outs; nil records nothing.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // Handler serves the management API.
@@ -67,18 +70,18 @@ func New(o Options) *Handler {
 		prefix string
 	}{{h.withAPI, "/{apiId}/{stage}"}, {h.stageOnly, "/{stage}"}} {
 		mux, prefix := m.mux, m.prefix
-		mux.HandleFunc("POST "+prefix+"/@connections/{connectionId}", h.wrap(h.post))
-		mux.HandleFunc("GET "+prefix+"/@connections/{connectionId}", h.wrap(h.get))
-		mux.HandleFunc("DELETE "+prefix+"/@connections/{connectionId}", h.wrap(h.delete))
+		mux.HandleFunc("POST "+prefix+"/@connections/{connectionId}", h.wrap("post", h.post))
+		mux.HandleFunc("GET "+prefix+"/@connections/{connectionId}", h.wrap("get", h.get))
+		mux.HandleFunc("DELETE "+prefix+"/@connections/{connectionId}", h.wrap("delete", h.delete))
 		// Extensions.
-		mux.HandleFunc("GET "+prefix+"/@connections", h.wrap(h.list))
-		mux.HandleFunc("PUT "+prefix+"/@connections/{connectionId}/groups/{group}", h.wrap(h.join))
-		mux.HandleFunc("DELETE "+prefix+"/@connections/{connectionId}/groups/{group}", h.wrap(h.leave))
-		mux.HandleFunc("PATCH "+prefix+"/@connections/{connectionId}/metadata", h.wrap(h.metadata))
-		mux.HandleFunc("POST "+prefix+"/@groups/{group}", h.wrap(h.sendGroup))
-		mux.HandleFunc("POST "+prefix+"/@users/{principalId}", h.wrap(h.sendUser))
-		mux.HandleFunc("POST "+prefix+"/@broadcast", h.wrap(h.broadcast))
-		mux.HandleFunc("/", h.wrap(h.notFound))
+		mux.HandleFunc("GET "+prefix+"/@connections", h.wrap("list", h.list))
+		mux.HandleFunc("PUT "+prefix+"/@connections/{connectionId}/groups/{group}", h.wrap("join", h.join))
+		mux.HandleFunc("DELETE "+prefix+"/@connections/{connectionId}/groups/{group}", h.wrap("leave", h.leave))
+		mux.HandleFunc("PATCH "+prefix+"/@connections/{connectionId}/metadata", h.wrap("metadata", h.metadata))
+		mux.HandleFunc("POST "+prefix+"/@groups/{group}", h.wrap("group", h.sendGroup))
+		mux.HandleFunc("POST "+prefix+"/@users/{principalId}", h.wrap("user", h.sendUser))
+		mux.HandleFunc("POST "+prefix+"/@broadcast", h.wrap("broadcast", h.broadcast))
+		mux.HandleFunc("/", h.wrap("unknown", h.notFound))
 	}
 	return h
 }
@@ -108,7 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case 2:
 		h.withAPI.ServeHTTP(w, r)
 	default:
-		h.wrap(h.notFound)(w, r)
+		h.wrap("unknown", h.notFound)(w, r)
 	}
 }
 
@@ -143,14 +146,15 @@ type call struct {
 	target relay.Target
 }
 
-func (h *Handler) wrap(fn func(c *call) (int, any, error)) http.HandlerFunc {
+func (h *Handler) wrap(op string, fn func(c *call) (int, any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("x-amzn-RequestId", connid.NewRequestID())
 		status, v, err := h.run(r, fn)
 		if err != nil {
-			h.writeError(w, r, err)
+			h.o.Metrics.Management(op, h.writeError(w, r, err))
 			return
 		}
+		h.o.Metrics.Management(op, status)
 		if status == http.StatusNoContent {
 			w.WriteHeader(status)
 			return
@@ -205,7 +209,7 @@ func hostAPI(host string) string {
 	return ""
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	var ae *awsError
 	switch {
 	case errors.As(err, &ae):
@@ -229,12 +233,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	w.Header().Set("x-amzn-ErrorType", ae.typ)
 	if ae.msg == "" {
 		w.WriteHeader(ae.status)
-		return
+		return ae.status
 	}
 	b, _ := json.Marshal(map[string]string{"message": ae.msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(ae.status)
 	_, _ = w.Write(b)
+	return ae.status
 }
 
 // isBinary reports whether a payload must go out as a binary frame: text
@@ -403,6 +408,7 @@ func (h *Handler) fanout(c *call, sel hub.Selector) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	h.o.Metrics.Fanout(res.Queued, res.Dropped)
 	return http.StatusOK, res, nil
 }
 
