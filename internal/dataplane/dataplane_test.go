@@ -246,6 +246,14 @@ func TestRoutingAndFrames(t *testing.T) {
 	if !re.MatchString(frame) {
 		t.Fatalf("error frame %q", frame)
 	}
+	// A two-way answer larger than the message limit is not sent.
+	be.setAnswer(func(path string, ev events.APIGatewayWebsocketProxyRequest) (int, string) {
+		return 200, `{"statusCode":200,"body":"` + strings.Repeat("x", 129<<10) + `"}`
+	})
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo"}`))
+	if got := read(t, ws); !strings.HasPrefix(got, `{"message": "Internal server error"`) {
+		t.Fatalf("oversized answer: %.80q", got)
+	}
 	be.setAnswer(func(path string, ev events.APIGatewayWebsocketProxyRequest) (int, string) {
 		return 200, `{"statusCode":200,"body":"still here"}`
 	})

@@ -342,6 +342,14 @@ func (p *Plane) handleMessage(m *message) {
 	if !m.route.TwoWay || len(out.body) == 0 {
 		return
 	}
+	if len(out.body) > p.o.MaxMessageBytes {
+		p.log.Warn("route response larger than the message limit", "conn_id", c.id, "route_key", m.route.Key, "bytes", len(out.body), "limit", p.o.MaxMessageBytes)
+		if c.m != nil {
+			c.m.IntegrationError.Inc()
+		}
+		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		return
+	}
 	if out.binary {
 		_ = c.Send(out.body, true)
 		return

@@ -54,6 +54,9 @@ type Options struct {
 	// MaxInflight bounds the messages of one connection being handled at
 	// once; default 16.
 	MaxInflight int
+	// MaxMessageBytes bounds a two-way route's answer (like a client's
+	// message); a larger answer is an integration failure. Default 128 KiB.
+	MaxMessageBytes int
 	// VerifyIAM checks a SigV4-signed (or presigned) upgrade request for
 	// AWS_IAM routes and returns the caller's access key id.
 	VerifyIAM func(r *http.Request) (accessKeyID string, err error)
@@ -86,6 +89,9 @@ type Plane struct {
 func New(o Options) *Plane {
 	if o.MaxInflight <= 0 {
 		o.MaxInflight = 16
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 128 << 10
 	}
 	if o.ManagementEndpoint == nil {
 		o.ManagementEndpoint = func(string, string) string { return "" }

@@ -266,11 +266,12 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		ManagementEndpoint: func(apiID, stage string) string {
 			return scheme + "://" + localHost + "/" + apiID + "/" + stage
 		},
-		MaxInflight: cn.MaxInflight,
-		VerifyIAM:   g.iamVerifier(),
-		APIKeys:     cfg.Auth.APIKeys,
-		Metrics:     mx,
-		Log:         g.log.With("component", "dataplane"),
+		MaxInflight:     cn.MaxInflight,
+		MaxMessageBytes: cn.MaxMessageBytes,
+		VerifyIAM:       g.iamVerifier(),
+		APIKeys:         cfg.Auth.APIKeys,
+		Metrics:         mx,
+		Log:             g.log.With("component", "dataplane"),
 	})
 	registry.OnRemove(plane.CloseStage)
 	// Stopped in reverse: the HTTP server stops last of these (handlers
