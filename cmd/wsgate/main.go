@@ -8,10 +8,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/lesismal/nbio/logging"
+
 	"github.com/wsgate/wsgate/internal/cli"
 )
 
 func main() {
+	// nbio, the epoll engine under internal/wsconn, logs lifecycle chatter
+	// to stdout through a process-wide logger; keep only its errors.
+	logging.SetLevel(logging.LevelError)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

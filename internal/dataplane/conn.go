@@ -3,6 +3,7 @@ package dataplane
 import (
 	"encoding/json"
 	"errors"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,6 +114,8 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 	if c == nil || c.closed.Load() {
 		return
 	}
+	// A bug must not take down the poller (and every connection on it).
+	defer p.recoverMessage(c, "route selection")
 	st := p.o.Registry.Stage(c.base.apiID, c.base.stage)
 	if st == nil {
 		return // the stage is going away; CloseStage closes this connection
@@ -155,6 +158,20 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 	}
 	m.body = append([]byte(nil), data...)
 	p.wg.Go(func() { p.handleMessage(&m) })
+}
+
+// recoverMessage turns a panic while handling a message into a logged
+// execution error and the Internal server error frame.
+func (p *Plane) recoverMessage(c *conn, where string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	p.log.Error("panic while handling a message", "conn_id", c.id, "where", where, "panic", r, "stack", string(debug.Stack()))
+	if c.m != nil {
+		c.m.ExecutionError.Inc()
+	}
+	c.sendFrame(errorFrame("Internal server error", c.id, newRequestID()))
 }
 
 // message is one client message being handled.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -299,6 +300,7 @@ func (p *Plane) handleMessage(m *message) {
 		c.inflight.Add(-1)
 		c.busy.Done()
 	}()
+	defer p.recoverMessage(c, "integration")
 	in := m.route.Integration
 	messageID := newRequestID()
 	if model, validates := m.route.RequestModel(m.body); validates {
@@ -359,6 +361,11 @@ func (p *Plane) handleMessage(m *message) {
 
 // disconnect invokes the $disconnect integration; its result is ignored.
 func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("panic in $disconnect", "conn_id", c.id, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
 	st := p.o.Registry.Stage(c.base.apiID, c.base.stage)
 	if st == nil {
 		st = c.stage

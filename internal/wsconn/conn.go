@@ -103,8 +103,10 @@ func (c *Conn) Compressed() bool { return c.deflate }
 
 // Send queues a text or binary message without blocking; data is copied. It
 // returns ErrQueueFull (the connection stays open) when the message would take
-// the queued bytes past SendQueueBytes, and ErrClosed once the connection is
-// closing.
+// the queued bytes past SendQueueBytes (always, for a message larger than
+// that), and ErrClosed once the connection is closing. Outgoing frames are
+// compressed when permessage-deflate was negotiated and the message has
+// CompressMinSize bytes or more, and fragmented per OutFrameSize.
 func (c *Conn) Send(op Opcode, data []byte) error {
 	if op != Text && op != Binary {
 		return ErrBadOpcode
@@ -132,9 +134,10 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 
 // Close starts the closing handshake: it sends a close frame with code and
 // reason, waits up to CloseTimeout for the peer's, then closes TCP. OnClose
-// reports code and reason. Calls after the first (or once the peer has
-// closed) do nothing. A code that may not be sent on the wire (such as 1005
-// or 1006) yields a close frame without a code, and is still reported.
+// reports code and reason as given (the frame carries at most 123 bytes of
+// reason, cut on a rune boundary). Calls after the first (or once the peer
+// has closed) do nothing. A code that may not be sent on the wire (such as
+// 1005 or 1006) yields a close frame without a code, and is still reported.
 func (c *Conn) Close(code int, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

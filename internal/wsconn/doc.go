@@ -14,11 +14,17 @@
 // before payloads are buffered, and bounds inflation by the message limit.
 //
 // Concurrency: Engine methods and Conn methods are safe to call from any
-// goroutine. Handler.OnMessage runs on a poller goroutine (or the connection's
-// reader goroutine) and must not block; OnClose runs on a goroutine shared by
-// the whole engine and must not block either. Neither callback runs before
-// Upgrade has returned, no OnMessage follows OnClose, and OnClose runs exactly
-// once for every connection Upgrade returned.
+// goroutine, except that Shutdown must not be called from a Handler callback.
+// Handler.OnMessage runs on a poller goroutine (or the connection's reader
+// goroutine) and must not block; OnClose runs on a goroutine nbio shares
+// between all epoll connections (or the reader goroutine) and must not block
+// either. Neither callback runs before Upgrade has returned, no OnMessage
+// follows OnClose, and OnClose runs exactly once for every connection
+// Upgrade returned.
+//
+// Memory: an idle epoll connection holds its Conn (184 bytes), nbio's conn
+// and addresses, about 0.6 KiB of heap and 0.8-1.3 KiB of RSS in all
+// (TestIdleMemory), plus the kernel's socket.
 //
 // wsconn knows nothing of AWS, stores or routing; the dataplane maps its close
 // codes and messages onto API Gateway semantics.

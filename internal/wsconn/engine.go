@@ -33,7 +33,8 @@ type Handler interface {
 	// it closed (1005 and "" when its close frame had no code), our
 	// code/reason when we closed it (Close, idle, max age, limits, shutdown),
 	// 1006 when the TCP connection dropped without a close frame. It runs on
-	// a goroutine shared by the engine and must not block.
+	// a goroutine shared by the engine's epoll connections (or on the
+	// connection's reader goroutine) and must not block.
 	OnClose(c *Conn, code int, reason string)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestIdleMemory(t *testing.T) {
 	}
 	ts := startServer(t, serverConfig{opts: Options{IdleTimeout: 10 * time.Minute, MaxAge: 2 * time.Hour}})
 	rss0, heap0 := settledMemory(t)
-	sock0 := kernelTCPMem(t)
+	sock0, slab0 := kernelTCPMem(t), meminfo(t, "Slab:")
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleMemoryClient$")
 	cmd.Env = append(os.Environ(), "WSGATE_MEM_CLIENT_ADDR="+ts.addr, "WSGATE_MEM_CONNS="+strconv.Itoa(n))
@@ -82,14 +83,32 @@ func TestIdleMemory(t *testing.T) {
 		<-ts.conns
 	}
 
+	if path := os.Getenv("WSGATE_MEM_PROFILE"); path != "" {
+		// Heap profiles lag frees by a cycle or two.
+		for range 3 {
+			runtime.GC()
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
 	rssGC, _ := rssAfterGC(t)
 	rss1, heap1 := settledMemory(t)
-	sock1 := kernelTCPMem(t)
+	sock1, slab1 := kernelTCPMem(t), meminfo(t, "Slab:")
 	t.Logf("%d idle conns, %d goroutines", n, runtime.NumGoroutine())
 	t.Logf("server RSS growth per conn: %.0f B after GC, %.0f B after FreeOSMemory; heap in use per conn: %.0f B",
 		float64(rssGC-rss0)/float64(n), float64(rss1-rss0)/float64(n), float64(heap1-heap0)/float64(n))
 	if sock0 >= 0 && sock1 >= 0 {
 		t.Logf("kernel TCP buffer memory (sockstat, client and server sockets): %+d B for %d socket pairs", sock1-sock0, n)
+	}
+	if slab0 >= 0 && slab1 >= 0 {
+		// Machine-wide, so other processes add noise; it covers both ends.
+		t.Logf("kernel slab growth: %.0f B per socket (client and server ends)", float64(slab1-slab0)/float64(2*n))
 	}
 }
 
@@ -190,6 +209,24 @@ func kernelTCPMem(t *testing.T) int64 {
 					return pages * int64(os.Getpagesize())
 				}
 			}
+		}
+	}
+	return -1
+}
+
+// meminfo returns a /proc/meminfo field in bytes, or -1.
+func meminfo(t *testing.T, field string) int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb << 10
 		}
 	}
 	return -1
