@@ -134,7 +134,7 @@ func (d *Document) applyStage(env *Env, st *Stage, in *StageInput) *Error {
 		if st.DefaultRouteSettings == nil {
 			st.DefaultRouteSettings = &RouteSettings{}
 		}
-		mergeRouteSettings(st.DefaultRouteSettings, in.DefaultRouteSettings)
+		MergeRouteSettings(st.DefaultRouteSettings, in.DefaultRouteSettings)
 	}
 	if in.RouteSettings != nil {
 		for k, v := range in.RouteSettings {
@@ -150,7 +150,7 @@ func (d *Document) applyStage(env *Env, st *Stage, in *StageInput) *Error {
 		}
 		for k, v := range in.RouteSettings {
 			cur := st.RouteSettings[k]
-			mergeRouteSettings(&cur, &v)
+			MergeRouteSettings(&cur, &v)
 			st.RouteSettings[k] = cur
 		}
 		if len(st.RouteSettings) == 0 {
@@ -179,7 +179,8 @@ func (d *Document) applyStage(env *Env, st *Stage, in *StageInput) *Error {
 	return nil
 }
 
-func mergeRouteSettings(dst, src *RouteSettings) {
+// MergeRouteSettings copies the members src sets onto dst.
+func MergeRouteSettings(dst, src *RouteSettings) {
 	if src.DataTraceEnabled != nil {
 		dst.DataTraceEnabled = src.DataTraceEnabled
 	}

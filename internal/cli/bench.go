@@ -96,7 +96,13 @@ func runBench(ctx context.Context, args []string, s stdio) error {
 	}
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	if *worker {
-		return loadgen.RunWorker(ctx, s.in, s.out, loadgen.WorkerOptions{
+		// Replies go to file descriptor 3, which the coordinator opened.
+		replies := os.NewFile(3, "replies")
+		if replies == nil {
+			return usageErr("bench --worker: file descriptor 3 is not open (it is started by wsgate bench)")
+		}
+		defer replies.Close()
+		return loadgen.RunWorker(ctx, s.in, replies, loadgen.WorkerOptions{
 			Sources: loadgen.SourceAddrs(c.Sources), MaxConns: c.PerProcess, Log: log,
 		})
 	}

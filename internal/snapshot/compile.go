@@ -131,21 +131,7 @@ func (r *Route) RequestModel(body []byte) (*Model, bool) {
 func (s *Stage) Settings(routeKey string) apigw.RouteSettings {
 	eff := s.DefaultSettings
 	if rs, ok := s.RouteSettings[routeKey]; ok {
-		if rs.DataTraceEnabled != nil {
-			eff.DataTraceEnabled = rs.DataTraceEnabled
-		}
-		if rs.DetailedMetricsEnabled != nil {
-			eff.DetailedMetricsEnabled = rs.DetailedMetricsEnabled
-		}
-		if rs.LoggingLevel != "" {
-			eff.LoggingLevel = rs.LoggingLevel
-		}
-		if rs.ThrottlingBurstLimit != nil {
-			eff.ThrottlingBurstLimit = rs.ThrottlingBurstLimit
-		}
-		if rs.ThrottlingRateLimit != nil {
-			eff.ThrottlingRateLimit = rs.ThrottlingRateLimit
-		}
+		apigw.MergeRouteSettings(&eff, &rs)
 	}
 	return eff
 }
