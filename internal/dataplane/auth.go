@@ -38,7 +38,7 @@ func (p *Plane) authorize(r *http.Request, st *snapshot.Stage, route *snapshot.R
 	event := p.authorizerEvent(&c.base, encodeVars(st.Variables), r, methodArn, newRequestID(), newTraceID(now), now)
 	uri, err := integration.ResolveStageVariables(a.AuthorizerURI, st.Variables)
 	if err != nil {
-		p.log.Warn("authorizer URI", "conn_id", c.id, "authorizer", a.Name, "err", err)
+		p.log.Warn("authorizer URI", "conn_id", c.base.connID, "authorizer", a.Name, "err", err)
 		return http.StatusInternalServerError, "Internal server error", ""
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), authorizerTimeout)
@@ -46,7 +46,7 @@ func (p *Plane) authorize(r *http.Request, st *snapshot.Stage, route *snapshot.R
 	started := time.Now()
 	res, err := p.o.Lambda.Invoke(ctx, integration.Call{URI: uri, Body: event, Timeout: authorizerTimeout, Env: p.functionEnv(st)})
 	if err != nil {
-		p.log.Warn("authorizer invocation failed", "conn_id", c.id, "authorizer", a.Name, "err", err)
+		p.log.Warn("authorizer invocation failed", "conn_id", c.base.connID, "authorizer", a.Name, "err", err)
 		return http.StatusInternalServerError, "Internal server error", ""
 	}
 	if res.FunctionError != "" {
@@ -57,23 +57,25 @@ func (p *Plane) authorize(r *http.Request, st *snapshot.Stage, route *snapshot.R
 		if doc.ErrorMessage == "Unauthorized" {
 			return http.StatusUnauthorized, "Unauthorized", ""
 		}
-		p.log.Warn("authorizer failed", "conn_id", c.id, "authorizer", a.Name, "err", functionErrorMessage(res.Body))
+		p.log.Warn("authorizer failed", "conn_id", c.base.connID, "authorizer", a.Name, "err", functionErrorMessage(res.Body))
 		return http.StatusInternalServerError, "Internal server error", ""
 	}
 	if len(res.Body) > maxAuthorizerResult {
-		p.log.Warn("authorizer result larger than 8 KB", "conn_id", c.id, "authorizer", a.Name, "bytes", len(res.Body))
+		p.log.Warn("authorizer result larger than 8 KB", "conn_id", c.base.connID, "authorizer", a.Name, "bytes", len(res.Body))
 		return http.StatusInternalServerError, "Internal server error", ""
 	}
 	out, err := parseAuthorizerResult(res.Body)
 	if err != nil {
-		p.log.Warn("invalid authorizer result", "conn_id", c.id, "authorizer", a.Name, "err", err)
+		p.log.Warn("invalid authorizer result", "conn_id", c.base.connID, "authorizer", a.Name, "err", err)
 		return http.StatusInternalServerError, "Internal server error", ""
 	}
 	if !out.allows(methodArn) {
 		return http.StatusForbidden, "Forbidden", ""
 	}
-	c.principal = out.PrincipalID
-	c.base.authorizer, c.authz = out.encode(time.Since(started))
+	ai := c.base.setAuth()
+	ai.principal = out.PrincipalID
+	authorizer, authz := out.encode(time.Since(started))
+	ai.authorizer, ai.authz = string(authorizer), authz
 	return 0, "", out.UsageIdentifierKey
 }
 
@@ -96,11 +98,11 @@ func identityValue(r *http.Request, st *snapshot.Stage, c *conn, src string) str
 func contextValue(c *conn, name string) string {
 	switch name {
 	case "connectionId":
-		return c.id
+		return c.base.connID
 	case "apiId":
-		return c.base.apiID
+		return c.base.st.APIID
 	case "stage":
-		return c.base.stage
+		return c.base.st.Name
 	case "domainName":
 		return c.base.domainName
 	case "identity.sourceIp":

@@ -17,14 +17,9 @@ import (
 // conn is one client connection's state in the data plane. Keep it small:
 // idle connections are the common case.
 type conn struct {
-	p     *Plane
-	ws    *wsconn.Conn
-	id    string
-	base  eventBase
-	stage *snapshot.Stage // the stage at connect time, for $disconnect after a stage is gone
-	// principal is the authorizer's principalId; authz its whole context.
-	principal string
-	authz     map[string]any
+	p    *Plane
+	ws   *wsconn.Conn
+	base eventBase // with the id and the stage at connect time (for $disconnect after a stage is gone)
 
 	m          *metrics.Stage // nil without metrics
 	inflight   atomic.Int32
@@ -35,7 +30,7 @@ type conn struct {
 
 var _ hub.Conn = (*conn)(nil)
 
-func (c *conn) ID() string { return c.id }
+func (c *conn) ID() string { return c.base.connID }
 
 // Send queues a message for the client.
 func (c *conn) Send(data []byte, binary bool) error {
@@ -62,6 +57,9 @@ func (c *conn) Close(code int, reason string) {
 		c.ws.Close(code, reason)
 	}
 }
+
+// Alive reports whether the connection is open (not closing).
+func (c *conn) Alive() bool { return c.ws != nil && c.ws.Open() && !c.closed.Load() }
 
 func (c *conn) Base() hub.Info {
 	in := hub.Info{
@@ -116,7 +114,7 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 	}
 	// A bug must not take down the poller (and every connection on it).
 	defer p.recoverMessage(c, "route selection")
-	st := p.o.Registry.Stage(c.base.apiID, c.base.stage)
+	st := p.o.Registry.Stage(c.base.st.APIID, c.base.st.Name)
 	if st == nil {
 		return // the stage is going away; CloseStage closes this connection
 	}
@@ -128,35 +126,41 @@ func (p *Plane) OnMessage(ws *wsconn.Conn, op wsconn.Opcode, data []byte) {
 	} else {
 		route, ok = st.Select(data)
 	}
-	requestID := newRequestID()
 	if c.m != nil {
 		c.m.MessagesIn.Inc()
 	}
 	if !ok {
 		c.m.ClientError("forbidden")
-		c.sendFrame(errorFrame("Forbidden", c.id, requestID))
+		c.sendFrame(errorFrame("Forbidden", c.base.connID, newRequestID()))
 		return
 	}
 	if !p.limits.allow(st, route.Key) {
 		c.m.ClientError("throttled")
-		c.sendFrame(errorFrame("Too Many Requests", c.id, requestID))
+		c.sendFrame(errorFrame("Too Many Requests", c.base.connID, newRequestID()))
 		return
 	}
 	if int(c.inflight.Add(1)) > p.o.MaxInflight {
 		c.inflight.Add(-1)
 		c.m.ClientError("too_many_in_flight")
-		c.sendFrame(errorFrame("Too Many Requests", c.id, requestID))
+		c.sendFrame(errorFrame("Too Many Requests", c.base.connID, newRequestID()))
 		return
 	}
 	c.busy.Add(1)
-	m := message{c: c, st: st, route: route, requestID: requestID, binary: binary, received: time.Now()}
+	m := message{c: c, st: st, route: route, binary: binary, received: time.Now()}
 	if route.Integration == nil || route.Integration.IntegrationType == "MOCK" {
-		// Nothing to wait for: answer on the poller goroutine.
+		// Nothing to wait for: answer on the poller goroutine. m stays on
+		// the stack: nothing keeps it after the call.
 		m.body = data
 		p.handleMessage(&m)
 		return
 	}
-	m.body = append([]byte(nil), data...)
+	p.handleAsync(m, append([]byte(nil), data...))
+}
+
+// handleAsync runs a message's integration on a goroutine of its own, with
+// a copy of the body (the poller's buffer is reused).
+func (p *Plane) handleAsync(m message, body []byte) {
+	m.body = body
 	p.wg.Go(func() { p.handleMessage(&m) })
 }
 
@@ -167,22 +171,43 @@ func (p *Plane) recoverMessage(c *conn, where string) {
 	if r == nil {
 		return
 	}
-	p.log.Error("panic while handling a message", "conn_id", c.id, "where", where, "panic", r, "stack", string(debug.Stack()))
+	p.log.Error("panic while handling a message", "conn_id", c.base.connID, "where", where, "panic", r, "stack", string(debug.Stack()))
 	if c.m != nil {
 		c.m.ExecutionError.Inc()
 	}
-	c.sendFrame(errorFrame("Internal server error", c.id, newRequestID()))
+	c.sendFrame(errorFrame("Internal server error", c.base.connID, newRequestID()))
 }
 
-// message is one client message being handled.
+// message is one client message being handled. It is handled by one
+// goroutine at a time.
 type message struct {
 	c         *conn
 	st        *snapshot.Stage
 	route     *snapshot.Route
-	requestID string
+	requestID string // drawn when first needed (reqID)
+	messageID string // drawn when first needed (msgID)
 	body      []byte
 	binary    bool
 	received  time.Time
+}
+
+// reqID returns the message's request id (requestContext.requestId,
+// $context.requestId, error frames), drawing it on first use: a MOCK route
+// without templates answers without ever needing one.
+func (m *message) reqID() string {
+	if m.requestID == "" {
+		m.requestID = newRequestID()
+	}
+	return m.requestID
+}
+
+// msgID returns the message's id (requestContext.messageId), drawn on
+// first use.
+func (m *message) msgID() string {
+	if m.messageID == "" {
+		m.messageID = newRequestID()
+	}
+	return m.messageID
 }
 
 // OnClose implements wsconn.Handler: the connection is gone. It leaves the
@@ -204,8 +229,8 @@ func (p *Plane) afterClose(c *conn, ci closeInfo) {
 	}
 	var md map[string]string
 	if c.registered.Load() {
-		md = p.o.Hub.Metadata(c.id) // $disconnect still sees it
-		p.o.Hub.Remove(c.id)
+		md = p.o.Hub.Metadata(c.base.connID) // $disconnect still sees it
+		p.o.Hub.Remove(c.base.connID)
 	}
 	p.wg.Go(func() {
 		c.busy.Wait()
@@ -220,8 +245,9 @@ func (c *conn) eventBaseWith(md map[string]string) *eventBase {
 	if len(md) == 0 {
 		return &c.base
 	}
-	m := make(map[string]any, len(c.authz)+len(md))
-	for k, v := range c.authz {
+	authz := c.base.authz()
+	m := make(map[string]any, len(authz)+len(md))
+	for k, v := range authz {
 		m[k] = v
 	}
 	for k, v := range md {
@@ -230,7 +256,13 @@ func (c *conn) eventBaseWith(md map[string]string) *eventBase {
 		}
 	}
 	b := c.base
-	b.authorizer, _ = json.Marshal(m)
+	var a authInfo
+	if c.base.auth != nil {
+		a = *c.base.auth
+	}
+	authorizer, _ := json.Marshal(m)
+	a.authorizer = string(authorizer)
+	b.auth = &a
 	return &b
 }
 

@@ -10,22 +10,58 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/snapshot"
 )
 
-// eventBase is what every event of one connection repeats.
+// eventBase is what every event of one connection repeats. Every open
+// connection holds one, so it is kept small: the API id and stage name
+// come from the stage the connection was accepted on.
 type eventBase struct {
 	connID      string
-	apiID       string
-	stage       string
+	st          *snapshot.Stage // the stage at connect time (its APIID and Name never change)
 	domainName  string
 	connectedAt int64 // Unix milliseconds
 	sourceIP    string
 	userAgent   string
-	// authorizer is requestContext.authorizer as encoded JSON, or nil.
-	authorizer []byte
+	auth        *authInfo // nil unless an authorizer, AWS_IAM or an API key ran
+}
+
+// authInfo is what authorization added to a connection. Most connections
+// have none, so it lives behind a pointer and they do not pay for it.
+type authInfo struct {
+	principal string         // the authorizer's principalId
+	authz     map[string]any // the authorizer's whole context
+	// authorizer is requestContext.authorizer as encoded JSON, or "".
+	authorizer string
 	// identity holds extra requestContext.identity members (AWS_IAM,
-	// API keys) as encoded "k":"v", pairs, or nil.
-	identity []byte
+	// API keys) as encoded "k":"v", pairs, or "".
+	identity string
+}
+
+// setAuth returns the connection's authInfo, creating it on first use
+// (during $connect, before anything reads it concurrently).
+func (b *eventBase) setAuth() *authInfo {
+	if b.auth == nil {
+		b.auth = &authInfo{}
+	}
+	return b.auth
+}
+
+// principal returns the authorizer's principalId, or "".
+func (b *eventBase) principal() string {
+	if b.auth == nil {
+		return ""
+	}
+	return b.auth.principal
+}
+
+// authz returns the authorizer's context, or nil.
+func (b *eventBase) authz() map[string]any {
+	if b.auth == nil {
+		return nil
+	}
+	return b.auth.authz
 }
 
 // clfCache formats requestTime (CLF, UTC) once per second.
@@ -65,16 +101,18 @@ func (p *Plane) appendContext(dst []byte, b *eventBase, routeKey, eventType, mes
 	if disconnect != nil {
 		dst = appendStrField(dst, "disconnectReason", disconnect.reason)
 	}
-	dst = appendStrField(dst, "stage", b.stage)
+	dst = appendStrField(dst, "stage", b.st.Name)
 	dst = appendIntField(dst, "connectedAt", b.connectedAt)
 	dst = appendIntField(dst, "requestTimeEpoch", now.UnixMilli())
-	if b.authorizer != nil {
+	if b.auth != nil && b.auth.authorizer != "" {
 		dst = appendKey(dst, "authorizer")
-		dst = append(dst, b.authorizer...)
+		dst = append(dst, b.auth.authorizer...)
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"identity":{`...)
-	dst = append(dst, b.identity...)
+	if b.auth != nil {
+		dst = append(dst, b.auth.identity...)
+	}
 	if b.userAgent != "" {
 		dst = appendStrField(dst, "userAgent", b.userAgent)
 	}
@@ -84,14 +122,24 @@ func (p *Plane) appendContext(dst []byte, b *eventBase, routeKey, eventType, mes
 	dst = appendStrField(dst, "requestId", requestID)
 	dst = appendStrField(dst, "domainName", b.domainName)
 	dst = appendStrField(dst, "connectionId", b.connID)
-	dst = appendStrField(dst, "apiId", b.apiID)
+	dst = appendStrField(dst, "apiId", b.st.APIID)
 	dst = trimComma(dst)
 	return append(dst, '}', ',')
 }
 
 // messageEvent builds a MESSAGE proxy event.
 func (p *Plane) messageEvent(b *eventBase, vars []byte, routeKey, messageID, requestID string, now time.Time, body []byte, binary bool) []byte {
-	dst := make([]byte, 0, 512+len(body)+len(body)/8)
+	// Sized for the whole event at once: the fixed members, the
+	// connection's variable ones, and the body with room for some escapes
+	// (or for base64's third).
+	n := 512 + len(b.domainName) + len(b.userAgent) + len(routeKey) + len(vars) + len(body) + len(body)/8
+	if binary {
+		n += len(body)/3 + 4
+	}
+	if b.auth != nil {
+		n += len(b.auth.authorizer) + len(b.auth.identity)
+	}
+	dst := make([]byte, 0, n)
 	dst = append(dst, '{')
 	dst = p.appendContext(dst, b, routeKey, "MESSAGE", messageID, requestID, now, nil)
 	if vars != nil {

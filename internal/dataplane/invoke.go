@@ -55,12 +55,14 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 		}
 		akid, err := p.o.VerifyIAM(r)
 		if err != nil {
-			p.log.Debug("AWS_IAM authorization failed", "conn_id", c.id, "err", err)
+			p.log.Debug("AWS_IAM authorization failed", "conn_id", c.base.connID, "err", err)
 			return res, http.StatusForbidden, "Forbidden"
 		}
-		c.base.identity = appendStrField(appendStrField(appendStrField(c.base.identity, "accessKey", akid), "caller", akid), "user", akid)
-		c.base.identity = appendStrField(c.base.identity, "accountId", p.o.AccountID)
-		c.base.identity = appendStrField(c.base.identity, "userArn", "arn:aws:iam::"+p.o.AccountID+":user/"+akid)
+		a := c.base.setAuth()
+		id := appendStrField(appendStrField(appendStrField([]byte(a.identity), "accessKey", akid), "caller", akid), "user", akid)
+		id = appendStrField(id, "accountId", p.o.AccountID)
+		id = appendStrField(id, "userArn", "arn:aws:iam::"+p.o.AccountID+":user/"+akid)
+		a.identity = string(id)
 	}
 	var usageKey string
 	if route.AuthorizationType == apigw.AuthCustom {
@@ -78,7 +80,8 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 		if key == "" || !p.apiKeys[key] {
 			return res, http.StatusForbidden, "Forbidden"
 		}
-		c.base.identity = appendStrField(c.base.identity, "apiKey", key)
+		a := c.base.setAuth()
+		a.identity = string(appendStrField([]byte(a.identity), "apiKey", key))
 	}
 	if route.Integration == nil {
 		return res, 0, ""
@@ -96,7 +99,7 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 		out, err = p.callDirect(r.Context(), &direct{st: st, in: in, c: c, route: route, r: r, eventType: "CONNECT", requestID: requestID, now: now})
 	}
 	if err != nil {
-		p.log.Warn("$connect integration failed", "conn_id", c.id, "api_id", st.APIID, "stage", st.Name, "integration_id", in.IntegrationID, "err", err)
+		p.log.Warn("$connect integration failed", "conn_id", c.base.connID, "api_id", st.APIID, "stage", st.Name, "integration_id", in.IntegrationID, "err", err)
 		return res, http.StatusBadGateway, "Internal server error"
 	}
 	if out.status < 200 || out.status > 299 {
@@ -115,7 +118,7 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 	}
 	if m := headerValue(out.headers, HeaderMetadata); m != "" {
 		if err := json.Unmarshal([]byte(m), &res.metadata); err != nil {
-			p.log.Warn("ignoring malformed "+HeaderMetadata+" header from $connect", "conn_id", c.id, "err", err)
+			p.log.Warn("ignoring malformed "+HeaderMetadata+" header from $connect", "conn_id", c.base.connID, "err", err)
 			res.metadata = nil
 		}
 	}
@@ -302,17 +305,16 @@ func (p *Plane) handleMessage(m *message) {
 	}()
 	defer p.recoverMessage(c, "integration")
 	in := m.route.Integration
-	messageID := newRequestID()
 	if model, validates := m.route.RequestModel(m.body); validates {
 		if model == nil || m.binary || model.Validate(m.body) != nil {
 			c.m.ClientError("bad_request_body")
-			c.sendFrame(badRequestFrame(c.id, messageID))
+			c.sendFrame(badRequestFrame(c.base.connID, m.msgID()))
 			return
 		}
 	}
 	if in == nil {
 		// A route without an integration: AWS fails the call.
-		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		c.sendFrame(errorFrame("Internal server error", c.base.connID, m.reqID()))
 		return
 	}
 	var out callOutput
@@ -320,36 +322,42 @@ func (p *Plane) handleMessage(m *message) {
 	ctx := context.Background()
 	started := time.Now()
 	if in.IntegrationType == apigw.IntegrationAWSProxy {
-		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.id)), encodeVars(m.st.Variables), m.route.Key, messageID, m.requestID, m.received, m.body, m.binary)
+		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.base.connID)), encodeVars(m.st.Variables), m.route.Key, m.msgID(), m.reqID(), m.received, m.body, m.binary)
 		out, err = p.callProxyWith(ctx, m.st, in, event, m.route.TwoWay)
 	} else {
-		out, err = p.callDirect(ctx, &direct{st: m.st, in: in, c: c, route: m.route, body: m.body, binary: m.binary, eventType: "MESSAGE", messageID: messageID, requestID: m.requestID, now: m.received})
+		d := &direct{st: m.st, in: in, c: c, route: m.route, body: m.body, binary: m.binary, eventType: "MESSAGE", now: m.received}
+		if len(in.Templates) > 0 || len(in.Responses) > 0 {
+			// Only templates read the ids ($context): without any, a MOCK
+			// route answers without drawing them.
+			d.requestID, d.messageID = m.reqID(), m.msgID()
+		}
+		out, err = p.callDirect(ctx, d)
 	}
 	if in.IntegrationType != apigw.IntegrationMock {
 		c.m.ObserveIntegration(time.Since(started))
 	}
 	if errors.Is(err, errNoTemplate) {
 		c.m.ClientError("unsupported_media_type")
-		c.sendFrame(errorFrame("Unsupported Media Type", c.id, m.requestID))
+		c.sendFrame(errorFrame("Unsupported Media Type", c.base.connID, m.reqID()))
 		return
 	}
 	if err != nil {
 		if c.m != nil {
 			c.m.IntegrationError.Inc()
 		}
-		p.log.Warn("integration failed", "conn_id", c.id, "route_key", m.route.Key, "integration_id", in.IntegrationID, "request_id", m.requestID, "err", err)
-		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		p.log.Warn("integration failed", "conn_id", c.base.connID, "route_key", m.route.Key, "integration_id", in.IntegrationID, "request_id", m.reqID(), "err", err)
+		c.sendFrame(errorFrame("Internal server error", c.base.connID, m.reqID()))
 		return
 	}
 	if !m.route.TwoWay || len(out.body) == 0 {
 		return
 	}
 	if len(out.body) > p.o.MaxMessageBytes {
-		p.log.Warn("route response larger than the message limit", "conn_id", c.id, "route_key", m.route.Key, "bytes", len(out.body), "limit", p.o.MaxMessageBytes)
+		p.log.Warn("route response larger than the message limit", "conn_id", c.base.connID, "route_key", m.route.Key, "bytes", len(out.body), "limit", p.o.MaxMessageBytes)
 		if c.m != nil {
 			c.m.IntegrationError.Inc()
 		}
-		c.sendFrame(errorFrame("Internal server error", c.id, m.requestID))
+		c.sendFrame(errorFrame("Internal server error", c.base.connID, m.reqID()))
 		return
 	}
 	if out.binary {
@@ -363,14 +371,14 @@ func (p *Plane) handleMessage(m *message) {
 func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
 	defer func() {
 		if r := recover(); r != nil {
-			p.log.Error("panic in $disconnect", "conn_id", c.id, "panic", r, "stack", string(debug.Stack()))
+			p.log.Error("panic in $disconnect", "conn_id", c.base.connID, "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
-	st := p.o.Registry.Stage(c.base.apiID, c.base.stage)
+	st := p.o.Registry.Stage(c.base.st.APIID, c.base.st.Name)
 	if st == nil {
-		st = c.stage
+		st = c.base.st
 	}
-	p.log.Debug("disconnected", "conn_id", c.id, "code", ci.code, "reason", ci.reason)
+	p.log.Debug("disconnected", "conn_id", c.base.connID, "code", ci.code, "reason", ci.reason)
 	route := st.Disconnect
 	if route == nil || route.Integration == nil {
 		return
@@ -385,6 +393,6 @@ func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
 		_, err = p.callDirect(context.Background(), &direct{st: st, in: in, c: c, route: route, eventType: "DISCONNECT", requestID: newRequestID(), now: now})
 	}
 	if err != nil && !errors.Is(err, errMalformed) {
-		p.log.Warn("$disconnect integration failed", "conn_id", c.id, "integration_id", in.IntegrationID, "err", err)
+		p.log.Warn("$disconnect integration failed", "conn_id", c.base.connID, "integration_id", in.IntegrationID, "err", err)
 	}
 }

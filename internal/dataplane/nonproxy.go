@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -34,29 +35,39 @@ type direct struct {
 	r         *http.Request // the upgrade request, for $connect
 	eventType string
 	messageID string
-	requestID string
+	requestID string // only read by templates: may be "" when there are none
 	now       time.Time
+	ctx       map[string]any // templateContext, once built
 }
 
 // templateContext is $context for mapping templates: the WebSocket variables
-// of AWS's reference, $context.authorizer values stringified.
+// of AWS's reference, $context.authorizer values stringified. It is built
+// once per call and shared by the request and response templates (vtl
+// copies what a template reads and never writes to it).
 func (d *direct) templateContext() map[string]any {
+	if d.ctx == nil {
+		d.ctx = d.buildContext()
+	}
+	return d.ctx
+}
+
+func (d *direct) buildContext() map[string]any {
 	b := &d.c.base
 	identity := map[string]any{"sourceIp": b.sourceIP}
 	if b.userAgent != "" {
 		identity["userAgent"] = b.userAgent
 	}
 	m := map[string]any{
-		"connectionId":      d.c.id,
+		"connectionId":      d.c.base.connID,
 		"routeKey":          d.route.Key,
 		"eventType":         d.eventType,
 		"requestId":         d.requestID,
 		"extendedRequestId": d.requestID,
-		"apiId":             b.apiID,
-		"stage":             b.stage,
+		"apiId":             b.st.APIID,
+		"stage":             b.st.Name,
 		"domainName":        b.domainName,
 		"connectedAt":       strconv.FormatInt(b.connectedAt, 10),
-		"requestTime":       d.now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+		"requestTime":       d.c.p.clf.format(d.now),
 		"requestTimeEpoch":  strconv.FormatInt(d.now.UnixMilli(), 10),
 		"messageDirection":  "IN",
 		"identity":          identity,
@@ -64,15 +75,21 @@ func (d *direct) templateContext() map[string]any {
 	if d.messageID != "" {
 		m["messageId"] = d.messageID
 	}
-	auth := map[string]any{}
-	for k, v := range d.c.authz {
+	var md map[string]string
+	if d.c.registered.Load() {
+		md = d.c.p.o.Hub.Metadata(d.c.base.connID)
+	}
+	authz := d.c.base.authz()
+	if len(authz) == 0 && len(md) == 0 {
+		return m // no authorizer context and no metadata: no map to build
+	}
+	auth := make(map[string]any, len(authz)+len(md))
+	for k, v := range authz {
 		auth[k] = fmt.Sprint(v)
 	}
-	if d.c.registered.Load() {
-		for k, v := range d.c.p.o.Hub.Metadata(d.c.id) {
-			if k != "principalId" {
-				auth[k] = v
-			}
+	for k, v := range md {
+		if k != "principalId" {
+			auth[k] = v
 		}
 	}
 	if len(auth) > 0 {
@@ -226,6 +243,9 @@ func (p *Plane) callDirect(ctx context.Context, d *direct) (callOutput, error) {
 // mockStatus reads {"statusCode": N} from a MOCK's request template output;
 // anything else is 200.
 func mockStatus(b []byte) int {
+	if !mayHoldStatusCode(b) {
+		return http.StatusOK // the common case, without decoding
+	}
 	var v struct {
 		StatusCode json.Number `json:"statusCode"`
 	}
@@ -235,6 +255,31 @@ func mockStatus(b []byte) int {
 		}
 	}
 	return http.StatusOK
+}
+
+// mayHoldStatusCode reports whether decoding b could find a statusCode
+// member: encoding/json matches member names with Unicode case folding
+// (where U+017F, the long s, folds to 's'), and a name may be spelled with
+// escapes, so only a payload with no ASCII casing of "statuscode", no
+// backslash and no U+017F is certain not to.
+func mayHoldStatusCode(b []byte) bool {
+	const key = "statuscode"
+	if bytes.IndexByte(b, '\\') >= 0 || bytes.Contains(b, []byte("\u017f")) {
+		return true
+	}
+	for i := 0; i+len(key) <= len(b); i++ {
+		if b[i]|0x20 != 's' {
+			continue
+		}
+		j := 1
+		for j < len(key) && b[i+j]|0x20 == key[j] {
+			j++
+		}
+		if j == len(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // hasMatchingResponse reports whether a Lambda errorMessage selects an

@@ -173,11 +173,10 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ms != nil {
 		ms.Connect.Inc()
 	}
-	c := &conn{p: p, id: connid.New(p.o.Node), stage: st, m: ms}
+	c := &conn{p: p, m: ms}
 	c.base = eventBase{
-		connID:      c.id,
-		apiID:       st.APIID,
-		stage:       st.Name,
+		connID:      connid.New(p.o.Node),
+		st:          st,
 		domainName:  p.intern.get(r.Host),
 		connectedAt: now.UnixMilli(),
 		sourceIP:    p.intern.get(remoteIP(r)),
@@ -204,7 +203,7 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if ms != nil {
 				ms.Connections.Inc()
 			}
-			p.o.Hub.Add(c, hub.Key{API: st.APIID, Stage: st.Name}, c.principal, res.groups, res.metadata)
+			p.o.Hub.Add(c, hub.Key{API: st.APIID, Stage: st.Name}, c.base.principal(), res.groups, res.metadata)
 			c.registered.Store(true)
 		},
 	})
@@ -212,11 +211,13 @@ func (p *Plane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The handshake failed after $connect accepted the connection: the
 		// connection never existed for the client, but $connect ran, so
 		// $disconnect must too.
-		p.log.Debug("upgrade failed after $connect", "conn_id", c.id, "err", err)
+		p.log.Debug("upgrade failed after $connect", "conn_id", c.base.connID, "err", err)
 		p.afterClose(c, closeInfo{code: 1006, reason: "Connection was closed abnormally"})
 		return
 	}
-	p.log.Debug("connected", "conn_id", c.id, "api_id", st.APIID, "stage", st.Name)
+	if p.log.Enabled(r.Context(), slog.LevelDebug) { // the arguments alone would allocate
+		p.log.Debug("connected", "conn_id", c.base.connID, "api_id", st.APIID, "stage", st.Name)
+	}
 }
 
 // remoteIP returns the client's IP address without the port.

@@ -42,6 +42,10 @@ import (
 // $disconnect to run.
 const shutdownGrace = 15 * time.Second
 
+// httpShutdownGrace bounds how long in-flight HTTP requests may take once
+// connections have drained.
+const httpShutdownGrace = 2 * time.Second
+
 // Gateway is one wsgate node.
 type Gateway struct {
 	cfg *config.Config
@@ -286,8 +290,13 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 		if srv == nil {
 			return
 		}
-		if err := srv.Shutdown(sctx); err != nil {
-			g.log.Warn("http shutdown", "err", err)
+		// In-flight requests get a few seconds. (Shutdown alone would also
+		// wait 5 s for any connection a client opened but never used.)
+		hctx, cancel := context.WithTimeout(sctx, httpShutdownGrace)
+		defer cancel()
+		if err := srv.Shutdown(hctx); err != nil {
+			g.log.Debug("http shutdown: closing the remaining connections", "err", err)
+			_ = srv.Close()
 		}
 		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("serve", "err", err)

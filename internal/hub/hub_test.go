@@ -26,6 +26,7 @@ func (c *fakeConn) Send([]byte, bool) error {
 	return nil
 }
 func (c *fakeConn) Close(int, string) {}
+func (c *fakeConn) Alive() bool       { return true }
 func (c *fakeConn) Base() Info        { return Info{ConnectedAt: time.Unix(1, 0), SourceIP: "127.0.0.1"} }
 
 var k = Key{API: "a", Stage: "prod"}

@@ -94,6 +94,10 @@ func (c *Conn) ConnectedAt() time.Time { return c.e.clock(c.connected) }
 // ones).
 func (c *Conn) LastActive() time.Time { return c.e.clock(c.lastActive.Load()) }
 
+// Open reports whether the connection is open: false once a closing
+// handshake has started (either side) or the connection has ended.
+func (c *Conn) Open() bool { return c.state.Load() == stOpen }
+
 // Pending returns the bytes queued for the connection and not yet written to
 // its socket.
 func (c *Conn) Pending() int { return int(max(c.pending.Load(), 0)) }

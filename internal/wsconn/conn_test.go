@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"github.com/lesismal/nbio"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -569,5 +571,25 @@ func TestCompressionOnTheWire(t *testing.T) {
 	h, p = rc.readFrame(t)
 	if h.Rsv != rsv1 || len(p) >= len(big) {
 		t.Fatalf("echo not compressed: rsv %d, %d bytes", h.Rsv, len(p))
+	}
+}
+
+// TestCloseOnExec: the descriptor the poller owns must not leak into child
+// processes (the function host starts some), or closed client sockets
+// would stay open in them.
+func TestCloseOnExec(t *testing.T) {
+	ts := startServer(t, serverConfig{})
+	ts.dial(t, nil)
+	c := ts.conn(t)
+	nbc, ok := c.t.(*nbio.Conn)
+	if !ok {
+		t.Fatalf("transport is %T, not the epoll path", c.t)
+	}
+	flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(nbc.Hash()), syscall.F_GETFD, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	if flags&syscall.FD_CLOEXEC == 0 {
+		t.Fatal("the connection's descriptor is inherited by child processes (FD_CLOEXEC not set)")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lesismal/nbio"
@@ -449,6 +450,10 @@ func (c *Conn) attach(nc net.Conn) error {
 			_ = tcp.Close()
 			return fmt.Errorf("take over connection: %w", err)
 		}
+		// NBConn's dup does not set close-on-exec: without this, every
+		// child process started later (local Lambda functions) would
+		// inherit every client socket and keep closed ones open.
+		syscall.CloseOnExec(nbc.Hash())
 		nbc.SetSession(c)
 		c.t = nbc
 		if _, err := e.nb.AddConn(nbc); err != nil {

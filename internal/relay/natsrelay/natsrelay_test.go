@@ -61,6 +61,12 @@ func (c *testConn) Close(code int, _ string) {
 	}
 }
 
+func (c *testConn) Alive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed == 0
+}
+
 func (c *testConn) Base() hub.Info {
 	t := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
 	return hub.Info{ConnectedAt: t, LastActiveAt: t.Add(time.Second), SourceIP: "192.0.2.7", UserAgent: "ua/" + c.id}

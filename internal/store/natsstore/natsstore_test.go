@@ -20,7 +20,7 @@ import (
 	"github.com/wsgate/wsgate/internal/store/storetest"
 )
 
-const testWatchLag = 32
+const testWatchLag = 256 // above the live events of WatchNoGap (about 100), so only WatchOverflow overflows
 
 // runServer starts a NATS server with JetStream on a random port, storing
 // under dir, and shuts it down at the end of the test.
