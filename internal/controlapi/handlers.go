@@ -124,7 +124,7 @@ func (h *Handler) createAPI(c *call) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		if _, err := h.opts.Store.Create(c.ctx(), APIKey(id), b); err != nil {
+		if _, err := h.opts.Store.Create(c.ctx(), apigw.DocumentKey(id), b); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				continue // id collision: draw another
 			}
@@ -136,13 +136,13 @@ func (h *Handler) createAPI(c *call) (int, any, error) {
 }
 
 func (h *Handler) getAPIs(c *call) (int, any, error) {
-	entries, err := h.opts.Store.List(c.ctx(), APIPrefix)
+	entries, err := h.opts.Store.List(c.ctx(), apigw.DocumentPrefix)
 	if err != nil {
 		return 0, nil, storeErr("list apis", err)
 	}
 	apis := make([]apigw.Api, 0, len(entries))
 	for _, e := range entries {
-		d, err := unmarshalDoc(e.Value)
+		d, err := apigw.DecodeDocument(e.Value)
 		if err != nil {
 			h.log.Error("skipping undecodable api document", "key", e.Key, "err", err)
 			continue
@@ -181,13 +181,13 @@ func (h *Handler) deleteAPI(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := h.opts.Store.Delete(c.ctx(), APIKey(apiID), rev); err != nil {
+	if err := h.opts.Store.Delete(c.ctx(), apigw.DocumentKey(apiID), rev); err != nil {
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			// Changed or deleted meanwhile: try once more from the top.
 			if old, rev, err = h.load(c.ctx(), apiID); err != nil {
 				return 0, nil, err
 			}
-			if err := h.opts.Store.Delete(c.ctx(), APIKey(apiID), rev); err != nil {
+			if err := h.opts.Store.Delete(c.ctx(), apigw.DocumentKey(apiID), rev); err != nil {
 				return 0, nil, storeErr("delete api", err)
 			}
 		} else {

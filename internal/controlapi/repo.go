@@ -12,21 +12,6 @@ import (
 	"github.com/wsgate/wsgate/internal/store"
 )
 
-// Store layout. Each API is one document; each deployment's snapshot is a
-// separate, write-once key written before the document that references it.
-const (
-	APIPrefix      = "apis/"
-	SnapshotPrefix = "snapshots/"
-)
-
-// APIKey is the store key of an API's document.
-func APIKey(apiID string) string { return APIPrefix + apiID }
-
-// SnapshotKey is the store key of a deployment's snapshot.
-func SnapshotKey(apiID, deploymentID string) string {
-	return SnapshotPrefix + apiID + "/" + deploymentID
-}
-
 // maxAttempts bounds the compare-and-swap retry loop.
 const maxAttempts = 32
 
@@ -51,18 +36,18 @@ func (h *Handler) load(ctx context.Context, apiID string) (*apigw.Document, uint
 	if !apigw.ValidAPIID(apiID) {
 		return nil, 0, h.apiNotFound(apiID)
 	}
-	e, err := h.opts.Store.Get(ctx, APIKey(apiID))
+	e, err := h.opts.Store.Get(ctx, apigw.DocumentKey(apiID))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, 0, h.apiNotFound(apiID)
 	}
 	if err != nil {
 		return nil, 0, storeErr("load api "+apiID, err)
 	}
-	var d apigw.Document
-	if err := json.Unmarshal(e.Value, &d); err != nil {
-		return nil, 0, apigw.Internal(fmt.Errorf("decode api %s: %w", apiID, err))
+	d, err := apigw.DecodeDocument(e.Value)
+	if err != nil {
+		return nil, 0, apigw.Internal(fmt.Errorf("api %s: %w", apiID, err))
 	}
-	return &d, e.Revision, nil
+	return d, e.Revision, nil
 }
 
 // read loads a document for a read-only operation.
@@ -104,7 +89,7 @@ func (h *Handler) mutate(c *call, deploy bool, fn func(d *apigw.Document) (any, 
 		if err != nil {
 			return nil, apigw.Internal(err)
 		}
-		if _, err := h.opts.Store.Update(ctx, APIKey(apiID), b, rev); err != nil {
+		if _, err := h.opts.Store.Update(ctx, apigw.DocumentKey(apiID), b, rev); err != nil {
 			h.deleteSnapshots(context.WithoutCancel(ctx), apiID, written)
 			if errors.Is(err, store.ErrConflict) {
 				continue
@@ -149,7 +134,7 @@ func (h *Handler) writeSnapshots(ctx context.Context, old, d *apigw.Document) ([
 		if err != nil {
 			return written, apigw.Internal(err)
 		}
-		if _, err := h.opts.Store.Put(ctx, SnapshotKey(d.API.APIID, id), b); err != nil {
+		if _, err := h.opts.Store.Put(ctx, apigw.SnapshotKey(d.API.APIID, id), b); err != nil {
 			h.deleteSnapshots(context.WithoutCancel(ctx), d.API.APIID, written)
 			return nil, storeErr("store snapshot", err)
 		}
@@ -172,21 +157,8 @@ func removedDeployments(old, d *apigw.Document) []string {
 // behind, which is harmless, so they are only logged.
 func (h *Handler) deleteSnapshots(ctx context.Context, apiID string, ids []string) {
 	for _, id := range ids {
-		if err := h.opts.Store.Delete(ctx, SnapshotKey(apiID, id), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := h.opts.Store.Delete(ctx, apigw.SnapshotKey(apiID, id), 0); err != nil && !errors.Is(err, store.ErrNotFound) {
 			h.log.Warn("could not delete snapshot", "api_id", apiID, "deployment_id", id, "err", err)
 		}
 	}
-}
-
-// LoadSnapshot reads a deployment's snapshot from st.
-func LoadSnapshot(ctx context.Context, st store.Store, apiID, deploymentID string) (*apigw.Snapshot, error) {
-	e, err := st.Get(ctx, SnapshotKey(apiID, deploymentID))
-	if err != nil {
-		return nil, fmt.Errorf("load snapshot %s/%s: %w", apiID, deploymentID, err)
-	}
-	var s apigw.Snapshot
-	if err := json.Unmarshal(e.Value, &s); err != nil {
-		return nil, fmt.Errorf("decode snapshot %s/%s: %w", apiID, deploymentID, err)
-	}
-	return &s, nil
 }

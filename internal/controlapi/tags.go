@@ -76,11 +76,3 @@ func marshalDoc(d *apigw.Document) ([]byte, error) {
 	}
 	return b, nil
 }
-
-func unmarshalDoc(b []byte) (*apigw.Document, error) {
-	var d apigw.Document
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
-}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/controlapi"
+	"github.com/wsgate/wsgate/internal/snapshot"
 	"github.com/wsgate/wsgate/internal/store"
 )
 
@@ -93,7 +93,7 @@ func applyOne(ctx context.Context, o Options, a *config.API) (Result, error) {
 		}
 		res.APIID = d.API.APIID
 		load := func(depID string) (*apigw.Snapshot, error) {
-			return controlapi.LoadSnapshot(ctx, o.Store, d.API.APIID, depID)
+			return snapshot.Load(ctx, o.Store, d.API.APIID, depID)
 		}
 		newDeps, err := deployStages(env, o, a, cur, d, load)
 		if err != nil {
@@ -105,7 +105,7 @@ func applyOne(ctx context.Context, o Options, a *config.API) (Result, error) {
 		res.Changed = true
 		for _, dep := range newDeps {
 			b, _ := json.Marshal(d.Snapshot(dep.id))
-			if _, err := o.Store.Put(ctx, controlapi.SnapshotKey(d.API.APIID, dep.id), b); err != nil {
+			if _, err := o.Store.Put(ctx, apigw.SnapshotKey(d.API.APIID, dep.id), b); err != nil {
 				return res, fmt.Errorf("store snapshot: %w", err)
 			}
 		}
@@ -114,9 +114,9 @@ func applyOne(ctx context.Context, o Options, a *config.API) (Result, error) {
 			return res, err
 		}
 		if cur == nil {
-			_, err = o.Store.Create(ctx, controlapi.APIKey(d.API.APIID), b)
+			_, err = o.Store.Create(ctx, apigw.DocumentKey(d.API.APIID), b)
 		} else {
-			_, err = o.Store.Update(ctx, controlapi.APIKey(d.API.APIID), b, entry.Revision)
+			_, err = o.Store.Update(ctx, apigw.DocumentKey(d.API.APIID), b, entry.Revision)
 		}
 		if errors.Is(err, store.ErrConflict) {
 			res = Result{Name: a.Name, Deployments: map[string]string{}}
@@ -139,31 +139,31 @@ func find(ctx context.Context, st store.Store, a *config.API) (store.Entry, *api
 	if a.ID == "" {
 		return findByName(ctx, st, a.Name)
 	}
-	e, err := st.Get(ctx, controlapi.APIKey(a.ID))
+	e, err := st.Get(ctx, apigw.DocumentKey(a.ID))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Entry{}, nil, nil
 	}
 	if err != nil {
 		return store.Entry{}, nil, fmt.Errorf("load api %s: %w", a.ID, err)
 	}
-	var d apigw.Document
-	if err := json.Unmarshal(e.Value, &d); err != nil {
-		return store.Entry{}, nil, fmt.Errorf("decode api %s: %w", a.ID, err)
+	d, err := apigw.DecodeDocument(e.Value)
+	if err != nil {
+		return store.Entry{}, nil, fmt.Errorf("api %s: %w", a.ID, err)
 	}
-	return e, &d, nil
+	return e, d, nil
 }
 
 // findByName returns the single API called name, or nil.
 func findByName(ctx context.Context, st store.Store, name string) (store.Entry, *apigw.Document, error) {
-	entries, err := st.List(ctx, controlapi.APIPrefix)
+	entries, err := st.List(ctx, apigw.DocumentPrefix)
 	if err != nil {
 		return store.Entry{}, nil, fmt.Errorf("list apis: %w", err)
 	}
 	var found *apigw.Document
 	var fe store.Entry
 	for _, e := range entries {
-		var d apigw.Document
-		if err := json.Unmarshal(e.Value, &d); err != nil {
+		d, err := apigw.DecodeDocument(e.Value)
+		if err != nil {
 			continue
 		}
 		if d.API.Name != name {
@@ -172,7 +172,7 @@ func findByName(ctx context.Context, st store.Store, name string) (store.Entry, 
 		if found != nil {
 			return store.Entry{}, nil, fmt.Errorf("two APIs are named %q (%s and %s); the config file matches APIs by name, so rename or delete one", name, found.API.APIID, d.API.APIID)
 		}
-		found, fe = &d, e
+		found, fe = d, e
 	}
 	return fe, found, nil
 }

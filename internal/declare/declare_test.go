@@ -9,7 +9,6 @@ import (
 
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/config"
-	"github.com/wsgate/wsgate/internal/controlapi"
 	"github.com/wsgate/wsgate/internal/declare"
 	"github.com/wsgate/wsgate/internal/snapshot"
 	"github.com/wsgate/wsgate/internal/store"
@@ -61,7 +60,7 @@ func apply(t *testing.T, st store.Store, c *config.Config) []declare.Result {
 
 func doc(t *testing.T, st store.Store, id string) *apigw.Document {
 	t.Helper()
-	e, err := st.Get(context.Background(), controlapi.APIKey(id))
+	e, err := st.Get(context.Background(), apigw.DocumentKey(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +101,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 	if string(b1) != string(b2) {
 		t.Fatalf("document changed on a no-op apply:\n%s\n%s", b1, b2)
 	}
-	entries, _ := st.List(context.Background(), controlapi.APIPrefix)
+	entries, _ := st.List(context.Background(), apigw.DocumentPrefix)
 	if len(entries) != 1 {
 		t.Fatalf("%d APIs after two applies", len(entries))
 	}
@@ -144,7 +143,7 @@ func TestApplyFixedIDAndDuplicates(t *testing.T) {
 		t.Fatalf("fixed id: %+v", res[0])
 	}
 	// Two APIs with the declared name and no id: ambiguous, a clear error.
-	if _, err := st.Create(context.Background(), controlapi.APIKey("other00000"), mustJSON(t, &apigw.Document{API: apigw.Api{APIID: "other00000", Name: "chat", ProtocolType: "WEBSOCKET"}})); err != nil {
+	if _, err := st.Create(context.Background(), apigw.DocumentKey("other00000"), mustJSON(t, &apigw.Document{API: apigw.Api{APIID: "other00000", Name: "chat", ProtocolType: "WEBSOCKET"}})); err != nil {
 		t.Fatal(err)
 	}
 	_, err = declare.Apply(context.Background(), declare.Options{Store: st, Config: load(t, file), Validate: snapshot.Validate})

@@ -2,8 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,12 +12,6 @@ import (
 
 	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/store"
-)
-
-// Store keys (the control plane's layout).
-const (
-	apiPrefix      = "apis/"
-	snapshotPrefix = "snapshots/"
 )
 
 type stageKey struct{ api, stage string }
@@ -117,7 +111,7 @@ func (r *Registry) Run(ctx context.Context) error {
 }
 
 func (r *Registry) follow(ctx context.Context) error {
-	ch, err := r.st.Watch(ctx, apiPrefix)
+	ch, err := r.st.Watch(ctx, apigw.DocumentPrefix)
 	if err != nil {
 		return err
 	}
@@ -131,7 +125,7 @@ func (r *Registry) follow(ctx context.Context) error {
 			initial = nil
 			r.once.Do(func() { close(r.ready) })
 		case ev.Kind == store.EventPut:
-			d, err := decodeDoc(ev.Entry.Value)
+			d, err := apigw.DecodeDocument(ev.Entry.Value)
 			if err != nil {
 				r.log.Error("undecodable api document", "key", ev.Entry.Key, "err", err)
 				continue
@@ -142,7 +136,7 @@ func (r *Registry) follow(ctx context.Context) error {
 				r.apply(ctx, d.API.APIID, d)
 			}
 		case ev.Kind == store.EventDelete:
-			id := strings.TrimPrefix(ev.Entry.Key, apiPrefix)
+			id := strings.TrimPrefix(ev.Entry.Key, apigw.DocumentPrefix)
 			if loading {
 				delete(initial, id)
 			} else {
@@ -247,22 +241,19 @@ func (r *Registry) snapshot(ctx context.Context, apiID, deploymentID string) (*a
 	if s, ok := r.snaps[k]; ok {
 		return s, nil
 	}
-	e, err := r.st.Get(ctx, snapshotPrefix+k)
+	s, err := Load(ctx, r.st, apiID, deploymentID)
 	if err != nil {
 		return nil, err
 	}
-	var s apigw.Snapshot
-	if err := json.Unmarshal(e.Value, &s); err != nil {
-		return nil, err
-	}
-	r.snaps[k] = &s
-	return &s, nil
+	r.snaps[k] = s
+	return s, nil
 }
 
-func decodeDoc(b []byte) (*apigw.Document, error) {
-	var d apigw.Document
-	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, err
+// Load reads a deployment's snapshot from the store.
+func Load(ctx context.Context, st store.Store, apiID, deploymentID string) (*apigw.Snapshot, error) {
+	e, err := st.Get(ctx, apigw.SnapshotKey(apiID, deploymentID))
+	if err != nil {
+		return nil, fmt.Errorf("load snapshot %s/%s: %w", apiID, deploymentID, err)
 	}
-	return &d, nil
+	return apigw.DecodeSnapshot(e.Value)
 }
