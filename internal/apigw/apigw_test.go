@@ -138,3 +138,19 @@ func TestLimits(t *testing.T) {
 		t.Errorf("stage limit: %v", err)
 	}
 }
+
+func TestAPIFromHost(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{host: "abc123.execute-api.us-east-1.amazonaws.com", want: "abc123"},
+		{host: "ABC123.Execute-Api.localhost:8080", want: "abc123"},
+		{host: "abc123.execute-api.", want: "abc123"},
+		{host: "127.0.0.1:8080", want: ""},
+		{host: "abc123.example.com", want: ""},
+		{host: "a_b.execute-api.x", want: ""},
+		{host: "", want: ""},
+	} {
+		if got := APIFromHost(tc.host); got != tc.want {
+			t.Errorf("APIFromHost(%q) = %q, want %q", tc.host, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package apigw
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // How APIs are kept in the store (the layout every reader and writer
@@ -38,4 +39,14 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 		return nil, fmt.Errorf("decode snapshot: %w", err)
 	}
 	return &s, nil
+}
+
+// APIFromHost returns the API id of a Host header of the form
+// {apiId}.execute-api.<anything> (AWS's default endpoint), or "".
+func APIFromHost(host string) string {
+	label, rest, ok := strings.Cut(strings.ToLower(host), ".")
+	if !ok || !strings.HasPrefix(rest, "execute-api.") || len(label) > 64 || !ValidAPIID(label) {
+		return ""
+	}
+	return label
 }

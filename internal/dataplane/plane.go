@@ -20,12 +20,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/apigw"
 	"github.com/wsgate/wsgate/internal/connid"
 	"github.com/wsgate/wsgate/internal/hub"
 	"github.com/wsgate/wsgate/internal/integration"
@@ -110,15 +110,13 @@ func New(o Options) *Plane {
 	return p
 }
 
-var hostForm = regexp.MustCompile(`^([a-z0-9]{1,64})\.execute-api\.`)
-
 // Resolve returns the API and stage a request addresses: path form
 // /{apiId}/{stage}, or Host {apiId}.execute-api.* with path /{stage}.
 func Resolve(r *http.Request) (apiID, stage string, ok bool) {
 	path := strings.Trim(r.URL.Path, "/")
 	seg := strings.Split(path, "/")
-	if m := hostForm.FindStringSubmatch(strings.ToLower(r.Host)); m != nil && len(seg) == 1 && seg[0] != "" {
-		return m[1], seg[0], true
+	if api := apigw.APIFromHost(r.Host); api != "" && len(seg) == 1 && seg[0] != "" {
+		return api, seg[0], true
 	}
 	if len(seg) == 2 && seg[0] != "" && seg[1] != "" {
 		return seg[0], seg[1], true

@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -188,7 +187,7 @@ func (h *Handler) run(r *http.Request, fn func(c *call) (int, any, error)) (int,
 	}
 	c := &call{r: r, body: body, target: relay.Target{Stage: r.PathValue("stage"), APIID: r.PathValue("apiId")}}
 	if c.target.APIID == "" {
-		c.target.APIID = hostAPI(r.Host)
+		c.target.APIID = apigw.APIFromHost(r.Host)
 	}
 	if id := r.PathValue("connectionId"); id != "" {
 		if !connid.Valid(id) {
@@ -197,16 +196,6 @@ func (h *Handler) run(r *http.Request, fn func(c *call) (int, any, error)) (int,
 		c.target.ConnID = id
 	}
 	return fn(c)
-}
-
-var hostForm = regexp.MustCompile(`^([a-z0-9]{1,64})\.execute-api\.`)
-
-// hostAPI returns the API id of a Host of the form {apiId}.execute-api.*.
-func hostAPI(host string) string {
-	if m := hostForm.FindStringSubmatch(strings.ToLower(host)); m != nil {
-		return m[1]
-	}
-	return ""
 }
 
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) int {
