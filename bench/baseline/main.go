@@ -35,6 +35,7 @@ import (
 	"github.com/lesismal/nbio/logging"
 
 	"github.com/wsgate/wsgate/internal/config"
+	"github.com/wsgate/wsgate/internal/gateway"
 	"github.com/wsgate/wsgate/internal/wsconn"
 )
 
@@ -64,19 +65,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("--listen %q: a loopback address is required", *listen)
 	}
 
-	// The gateway's defaults, mapped onto the engine as gateway.Run does.
+	// The gateway's defaults, mapped onto the engine exactly as gateway.Run
+	// maps them.
 	cn := config.Default().Connections
-	engine, err := wsconn.NewEngine(wsconn.Options{
-		MaxFrameSize:   cn.MaxFrameBytes,
-		MaxMessageSize: cn.MaxMessageBytes,
-		RejectBinary:   cn.Profile == "aws",
-		SendQueueBytes: cn.SendQueueBytes,
-		IdleTimeout:    cn.IdleTimeout,
-		MaxAge:         cn.MaxAge,
-		PingInterval:   cn.PingInterval,
-		Compression:    *cn.Compression,
-		OutFrameSize:   cn.MaxFrameBytes,
-	})
+	engine, err := wsconn.NewEngine(gateway.EngineOptions(cn, nil))
 	if err != nil {
 		return err
 	}

@@ -234,18 +234,7 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 
 	// WebSocket engine, connections, data plane.
 	cn := cfg.Connections
-	engine, err := wsconn.NewEngine(wsconn.Options{
-		MaxFrameSize:   cn.MaxFrameBytes,
-		MaxMessageSize: cn.MaxMessageBytes,
-		RejectBinary:   cn.Profile == "aws",
-		SendQueueBytes: cn.SendQueueBytes,
-		IdleTimeout:    cn.IdleTimeout,
-		MaxAge:         cn.MaxAge,
-		PingInterval:   cn.PingInterval,
-		Compression:    *cn.Compression,
-		OutFrameSize:   cn.MaxFrameBytes,
-		Log:            g.log.With("component", "wsconn"),
-	})
+	engine, err := wsconn.NewEngine(EngineOptions(cn, g.log.With("component", "wsconn")))
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("websocket engine: %w", err)
@@ -392,6 +381,23 @@ func (g *Gateway) Run(ctx context.Context, ready func(net.Addr)) (err error) {
 	case err := <-serveErr:
 		serveErr <- err // for the stop above
 		return fmt.Errorf("serve: %w", err)
+	}
+}
+
+// EngineOptions maps the connections configuration onto the WebSocket
+// engine (the benchmark baseline uses it too, to run the same engine).
+func EngineOptions(cn config.Connections, log *slog.Logger) wsconn.Options {
+	return wsconn.Options{
+		MaxFrameSize:   cn.MaxFrameBytes,
+		MaxMessageSize: cn.MaxMessageBytes,
+		RejectBinary:   cn.Profile == "aws",
+		SendQueueBytes: cn.SendQueueBytes,
+		IdleTimeout:    cn.IdleTimeout,
+		MaxAge:         cn.MaxAge,
+		PingInterval:   cn.PingInterval,
+		Compression:    *cn.Compression,
+		OutFrameSize:   cn.MaxFrameBytes,
+		Log:            log,
 	}
 }
 
