@@ -47,6 +47,16 @@ functions:
     timeout: 20m
     env: {_LAMBDA_SERVER_PORT: "1"}
 `, contains: []string{"functions.f.command", "functions.f.timeout", "functions.f.env._LAMBDA_SERVER_PORT"}},
+		{name: "bad template and stage setting", code: 1, body: `
+apis:
+  - name: x
+    routes:
+      $default: {integration: m}
+    integrations:
+      m: {type: MOCK, requestTemplates: {$default: '#if($a'}}
+    stages:
+      prod: {defaultRouteSettings: {loggingLevel: LOUD}}
+`, contains: []string{"apis[0] (x)", "Invalid mapping template"}},
 		{name: "authorization off $connect", code: 1, body: `
 apis:
   - name: x

@@ -133,6 +133,33 @@ func applyOne(ctx context.Context, o Options, a *config.API) (Result, error) {
 	return res, errors.New("too many concurrent changes to the API while applying the config file")
 }
 
+// Check builds every declared API in memory, with the same validation as
+// Apply (and the control plane) but without a store, and reports the first
+// problem of each API with its key path. `wsgate config check` uses it.
+func Check(c *config.Config, validate func(*apigw.Snapshot) error) error {
+	o := Options{Config: c, Validate: validate, Limits: apigw.DefaultLimits(), Now: time.Now, Functions: map[string]bool{}}
+	for name := range c.Functions {
+		o.Functions[name] = true
+	}
+	noSnapshot := func(string) (*apigw.Snapshot, error) { return nil, errors.New("none") }
+	var errs []error
+	for i := range c.APIs {
+		a := &c.APIs[i]
+		env := &apigw.Env{Now: o.Now(), Limits: o.Limits}
+		d, err := desired(env, o, a, "check", nil)
+		if err == nil && validate != nil {
+			err = validate(d.Snapshot(""))
+		}
+		if err == nil {
+			_, err = deployStages(env, o, a, nil, d, noSnapshot)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("apis[%d] (%s): %w", i, a.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // find returns the declared API's current document: by id when the file
 // fixes it, else the single API with its name; nil when there is none.
 func find(ctx context.Context, st store.Store, a *config.API) (store.Entry, *apigw.Document, error) {
@@ -455,34 +482,37 @@ func deployStages(env *apigw.Env, o Options, a *config.API, cur, d *apigw.Docume
 	var out []deployment
 	for _, name := range slices.Sorted(maps.Keys(a.Stages)) {
 		cs := a.Stages[name]
-		si := &apigw.StageInput{StageName: ptr(name), Description: ptr(cs.Description)}
 		st, exists := d.Stages[name]
 		if !exists {
 			var e *apigw.Error
-			if st, e = d.CreateStage(env, si); e != nil {
+			if st, e = d.CreateStage(env, &apigw.StageInput{StageName: ptr(name)}); e != nil {
 				return nil, fmt.Errorf("stages[%s]: %w", name, e)
 			}
 		}
-		// The file says exactly which variables and settings the stage has.
-		st.Description = cs.Description
-		st.StageVariables = nil
-		if len(cs.Variables) > 0 {
-			st.StageVariables = maps.Clone(cs.Variables)
-		}
+		// The file says exactly which variables and settings the stage has:
+		// start from none, then apply them through UpdateStage, which
+		// validates them as it does for the control plane.
 		f := false
-		drs := apigw.RouteSettings{DataTraceEnabled: &f, DetailedMetricsEnabled: &f, LoggingLevel: "OFF"}
-		if cs.DefaultRouteSettings != nil {
-			applySettings(&drs, cs.DefaultRouteSettings)
-		}
-		st.DefaultRouteSettings = &drs
-		st.RouteSettings = nil
-		for k, rs := range cs.RouteSettings {
-			if st.RouteSettings == nil {
-				st.RouteSettings = map[string]apigw.RouteSettings{}
+		st.StageVariables, st.RouteSettings = nil, nil
+		st.DefaultRouteSettings = &apigw.RouteSettings{DataTraceEnabled: &f, DetailedMetricsEnabled: &f, LoggingLevel: "OFF"}
+		in := &apigw.StageInput{Description: ptr(cs.Description)}
+		if len(cs.Variables) > 0 {
+			in.StageVariables = map[string]*string{}
+			for k, v := range cs.Variables {
+				in.StageVariables[k] = ptr(v)
 			}
-			var s apigw.RouteSettings
-			applySettings(&s, &rs)
-			st.RouteSettings[k] = s
+		}
+		if cs.DefaultRouteSettings != nil {
+			in.DefaultRouteSettings = routeSettings(cs.DefaultRouteSettings)
+		}
+		for k, rs := range cs.RouteSettings {
+			if in.RouteSettings == nil {
+				in.RouteSettings = map[string]apigw.RouteSettings{}
+			}
+			in.RouteSettings[k] = *routeSettings(&rs)
+		}
+		if _, e := d.UpdateStage(env, name, in); e != nil {
+			return nil, fmt.Errorf("stages[%s]: %w", name, e)
 		}
 		if cur != nil && exists {
 			if old := cur.Stages[name]; old != nil && reflect.DeepEqual(settingsOf(old), settingsOf(st)) {
@@ -510,18 +540,12 @@ func deployStages(env *apigw.Env, o Options, a *config.API, cur, d *apigw.Docume
 	return out, nil
 }
 
-func applySettings(dst *apigw.RouteSettings, rs *config.RouteSettings) {
-	if rs.ThrottlingRateLimit != nil {
-		dst.ThrottlingRateLimit = rs.ThrottlingRateLimit
-	}
-	if rs.ThrottlingBurstLimit != nil {
-		dst.ThrottlingBurstLimit = rs.ThrottlingBurstLimit
-	}
-	if rs.LoggingLevel != "" {
-		dst.LoggingLevel = rs.LoggingLevel
-	}
-	if rs.DataTraceEnabled != nil {
-		dst.DataTraceEnabled = rs.DataTraceEnabled
+func routeSettings(rs *config.RouteSettings) *apigw.RouteSettings {
+	return &apigw.RouteSettings{
+		ThrottlingRateLimit:  rs.ThrottlingRateLimit,
+		ThrottlingBurstLimit: rs.ThrottlingBurstLimit,
+		LoggingLevel:         rs.LoggingLevel,
+		DataTraceEnabled:     rs.DataTraceEnabled,
 	}
 }
 

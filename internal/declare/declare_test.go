@@ -159,3 +159,23 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+func TestApplyRejectsBadStageSettings(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct{ name, from, to, want string }{
+		{name: "logging level", from: `prod: {variables: {a: "1"}}`, to: `prod: {defaultRouteSettings: {loggingLevel: LOUD}}`, want: "loggingLevel"},
+		{name: "stage variable value", from: `prod: {variables: {a: "1"}}`, to: `prod: {variables: {a: "has space"}}`, want: "Stage variable value"},
+		{name: "negative rate", from: `prod: {variables: {a: "1"}}`, to: `prod: {routeSettings: {send: {throttlingRateLimit: -1}}}`, want: "throttlingRateLimit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := declare.Apply(context.Background(), declare.Options{Store: st, Config: load(t, strings.Replace(file, tc.from, tc.to, 1)), Validate: snapshot.Validate})
+			if err == nil || !strings.Contains(err.Error(), "stages[prod]") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error about stages[prod] %s", err, tc.want)
+			}
+		})
+	}
+}
