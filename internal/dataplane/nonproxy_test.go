@@ -89,7 +89,7 @@ func TestNonProxyIntegrations(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("X-Conn")+" "+string(b))
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+r.Header.Get("X-Conn")+" msg="+r.Header.Get("X-Msg")+" "+string(b))
 		mu.Unlock()
 		var in struct {
 			Text string `json:"text"`
@@ -120,7 +120,8 @@ func TestNonProxyIntegrations(t *testing.T) {
 	httpID := b.integration(&apigatewayv2.CreateIntegrationInput{
 		IntegrationType: types.IntegrationTypeHttp, IntegrationUri: aws.String(backend.URL + "/shout"), IntegrationMethod: aws.String("POST"),
 		RequestTemplates:  map[string]string{"$default": `{"text": $input.json('$.msg'), "who": "$context.connectionId"}`},
-		RequestParameters: map[string]string{"integration.request.header.X-Conn": "context.connectionId", "integration.request.querystring.stage": "'fixed'"},
+		RequestParameters: map[string]string{"integration.request.header.X-Conn": "context.connectionId", "integration.request.querystring.stage": "'fixed'",
+			"integration.request.header.X-Msg": "route.request.body.msg"},
 	})
 	b.response(httpID, "/2\\d\\d/", map[string]string{"$default": `ok:$input.path('$.upper')`}, "")
 	b.response(httpID, "/4\\d\\d/", map[string]string{"$default": `failed:$input.path('$.error')`}, "")
@@ -166,7 +167,7 @@ func TestNonProxyIntegrations(t *testing.T) {
 		t.Errorf("HTTP 4xx frame %q", got)
 	}
 	mu.Lock()
-	if len(got) != 2 || !strings.HasPrefix(got[0], `POST /shout?stage=fixed `) || !strings.Contains(got[0], `{"text": "hello", "who": "`) {
+	if len(got) != 2 || !strings.HasPrefix(got[0], `POST /shout?stage=fixed `) || !strings.Contains(got[0], ` msg=hello {"text": "hello", "who": "`) {
 		t.Errorf("backend saw %q", got)
 	}
 	mu.Unlock()

@@ -19,7 +19,7 @@ func (p *Plane) mapRequestParameters(in *snapshot.Integration, c *conn, st *snap
 	var q url.Values
 	var path map[string]string
 	for k, src := range in.RequestParameters {
-		v, err := p.paramValue(src, c, st, body, r)
+		v, err := p.paramValue(in, src, c, st, body, r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("request parameter %s: %w", k, err)
 		}
@@ -41,7 +41,7 @@ func (p *Plane) mapRequestParameters(in *snapshot.Integration, c *conn, st *snap
 	return q, path, nil
 }
 
-func (p *Plane) paramValue(src string, c *conn, st *snapshot.Stage, body []byte, r *http.Request) (string, error) {
+func (p *Plane) paramValue(in *snapshot.Integration, src string, c *conn, st *snapshot.Stage, body []byte, r *http.Request) (string, error) {
 	switch {
 	case len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'':
 		return src[1 : len(src)-1], nil
@@ -49,12 +49,8 @@ func (p *Plane) paramValue(src string, c *conn, st *snapshot.Stage, body []byte,
 		return st.Variables[strings.TrimPrefix(src, "stageVariables.")], nil
 	case strings.HasPrefix(src, "context."):
 		return contextValue(c, strings.TrimPrefix(src, "context.")), nil
-	case strings.HasPrefix(src, "route.request.body."):
-		e, err := selection.Parse("${request.body." + strings.TrimPrefix(src, "route.request.body.") + "}")
-		if err != nil {
-			return "", err
-		}
-		return e.Eval(&selection.Env{Body: body}), nil
+	case in.BodyParams[src] != nil:
+		return in.BodyParams[src].Eval(&selection.Env{Body: body}), nil
 	case r != nil && strings.HasPrefix(src, "route.request.header."):
 		return r.Header.Get(strings.TrimPrefix(src, "route.request.header.")), nil
 	case r != nil && strings.HasPrefix(src, "route.request.querystring."):

@@ -69,7 +69,10 @@ type Integration struct {
 	apigw.Integration
 	TemplateSelection *selection.Expr
 	Templates         map[string]*vtl.Template // requestTemplates, parsed
-	Responses         []*IntegrationResponse   // $default last
+	// BodyParams are the requestParameters sources route.request.body.X,
+	// parsed once (keyed by the source as written).
+	BodyParams map[string]*selection.Expr
+	Responses  []*IntegrationResponse // $default last
 }
 
 // IntegrationResponse is a compiled integration response.
@@ -256,6 +259,20 @@ func compileIntegration(it apigw.Integration, responses []apigw.IntegrationRespo
 	var err error
 	if ci.Templates, err = parseTemplates("requestTemplates of integration "+it.IntegrationID, it.RequestTemplates); err != nil {
 		return nil, err
+	}
+	for k, src := range it.RequestParameters {
+		path, ok := strings.CutPrefix(src, "route.request.body.")
+		if !ok {
+			continue
+		}
+		e, err := selection.Parse("${request.body." + path + "}")
+		if err != nil {
+			return nil, apigw.BadRequest("Invalid mapping expression specified for %s: %q: %v", k, src, err)
+		}
+		if ci.BodyParams == nil {
+			ci.BodyParams = map[string]*selection.Expr{}
+		}
+		ci.BodyParams[src] = e
 	}
 	if it.TemplateSelectionExpression != "" {
 		e, err := parseExpr("templateSelectionExpression of integration "+it.IntegrationID, it.TemplateSelectionExpression, selection.RootRequestBody)
