@@ -35,7 +35,7 @@ func (p *Plane) authorize(r *http.Request, st *snapshot.Stage, route *snapshot.R
 		}
 	}
 	methodArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/$connect", p.o.Region, p.o.AccountID, st.APIID, st.Name)
-	event := p.authorizerEvent(&c.base, encodeVars(st.Variables), r, methodArn, newRequestID(), newTraceID(now), now)
+	event := p.authorizerEvent(&c.base, st.VariablesJSON, r, methodArn, newRequestID(), newTraceID(now), now)
 	uri, err := integration.ResolveStageVariables(a.AuthorizerURI, st.Variables)
 	if err != nil {
 		p.log.Warn("authorizer URI", "conn_id", c.base.connID, "authorizer", a.Name, "err", err)

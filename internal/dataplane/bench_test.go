@@ -190,7 +190,7 @@ func BenchmarkMessageEvent(b *testing.B) {
 	p := &Plane{}
 	base := &eventBase{connID: "L0SM9cOFvHcCIhw=", st: &snapshot.Stage{APIID: "abcdef1234", Name: "prod"}, domainName: "abcdef1234.execute-api.us-east-1.amazonaws.com",
 		connectedAt: 1700000000000, sourceIP: "203.0.113.7", userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}
-	vars := encodeVars(map[string]string{"table": "chat"})
+	vars := []byte(`{"table":"chat"}`)
 	for _, tc := range []struct {
 		name string
 		body []byte

@@ -320,17 +320,3 @@ func newTraceID(now time.Time) string {
 	_, _ = rand.Read(r[:])
 	return "Root=1-" + strconv.FormatInt(now.Unix(), 16) + "-" + hex.EncodeToString(r[:])
 }
-
-// encodeVars encodes stage variables as a JSON object, or nil when there
-// are none.
-func encodeVars(vars map[string]string) []byte {
-	if len(vars) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return appendStringMap(nil, keys, vars)
-}

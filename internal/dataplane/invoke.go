@@ -93,7 +93,7 @@ func (p *Plane) connect(r *http.Request, st *snapshot.Stage, c *conn, now time.T
 	var err error
 	switch in.IntegrationType {
 	case apigw.IntegrationAWSProxy:
-		event := p.connectEvent(&c.base, encodeVars(st.Variables), r, requestID, traceID, now)
+		event := p.connectEvent(&c.base, st.VariablesJSON, r, requestID, traceID, now)
 		out, err = p.callProxy(r.Context(), st, in, event)
 	default:
 		out, err = p.callDirect(r.Context(), &direct{st: st, in: in, c: c, route: route, r: r, eventType: "CONNECT", requestID: requestID, now: now})
@@ -322,7 +322,7 @@ func (p *Plane) handleMessage(m *message) {
 	ctx := context.Background()
 	started := time.Now()
 	if in.IntegrationType == apigw.IntegrationAWSProxy {
-		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.base.connID)), encodeVars(m.st.Variables), m.route.Key, m.msgID(), m.reqID(), m.received, m.body, m.binary)
+		event := p.messageEvent(c.eventBaseWith(p.o.Hub.Metadata(c.base.connID)), m.st.VariablesJSON, m.route.Key, m.msgID(), m.reqID(), m.received, m.body, m.binary)
 		out, err = p.callProxyWith(ctx, m.st, in, event, m.route.TwoWay)
 	} else {
 		d := &direct{st: m.st, in: in, c: c, route: m.route, body: m.body, binary: m.binary, eventType: "MESSAGE", now: m.received}
@@ -387,7 +387,7 @@ func (p *Plane) disconnect(c *conn, ci closeInfo, md map[string]string) {
 	now := time.Now()
 	var err error
 	if in.IntegrationType == apigw.IntegrationAWSProxy {
-		event := p.disconnectEvent(c.eventBaseWith(md), encodeVars(st.Variables), newRequestID(), now, ci)
+		event := p.disconnectEvent(c.eventBaseWith(md), st.VariablesJSON, newRequestID(), now, ci)
 		_, err = p.callProxyWith(context.Background(), st, in, event, false)
 	} else {
 		_, err = p.callDirect(context.Background(), &direct{st: st, in: in, c: c, route: route, eventType: "DISCONNECT", requestID: newRequestID(), now: now})

@@ -119,7 +119,7 @@ func TestNonProxyIntegrations(t *testing.T) {
 	// different frames.
 	httpID := b.integration(&apigatewayv2.CreateIntegrationInput{
 		IntegrationType: types.IntegrationTypeHttp, IntegrationUri: aws.String(backend.URL + "/shout"), IntegrationMethod: aws.String("POST"),
-		RequestTemplates:  map[string]string{"$default": `{"text": $input.json('$.msg'), "who": "$context.connectionId"}`},
+		RequestTemplates: map[string]string{"$default": `{"text": $input.json('$.msg'), "who": "$context.connectionId"}`},
 		RequestParameters: map[string]string{"integration.request.header.X-Conn": "context.connectionId", "integration.request.querystring.stage": "'fixed'",
 			"integration.request.header.X-Msg": "route.request.body.msg"},
 	})

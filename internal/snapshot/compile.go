@@ -10,6 +10,8 @@
 package snapshot
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -36,7 +38,10 @@ type Stage struct {
 	Disconnect     *Route
 	Default        *Route
 
-	Variables       map[string]string
+	Variables map[string]string
+	// VariablesJSON is Variables as the JSON object proxy events carry in
+	// stageVariables, encoded once; nil when there are none.
+	VariablesJSON   []byte
 	DefaultSettings apigw.RouteSettings
 	RouteSettings   map[string]apigw.RouteSettings
 	AccessLog       *apigw.AccessLogSettings
@@ -172,6 +177,7 @@ func Compile(snap *apigw.Snapshot, st *apigw.Stage) (*Stage, error) {
 	if st != nil {
 		s.Name = st.StageName
 		s.Variables = st.StageVariables
+		s.VariablesJSON = encodeVariables(st.StageVariables)
 		if st.DefaultRouteSettings != nil {
 			s.DefaultSettings = *st.DefaultRouteSettings
 		}
@@ -354,4 +360,19 @@ func Validate(snap *apigw.Snapshot) error {
 		return fmt.Errorf("%w", err)
 	}
 	return nil
+}
+
+// encodeVariables encodes stage variables as a JSON object (keys sorted,
+// no HTML escaping), or nil when there are none.
+func encodeVariables(vars map[string]string) []byte {
+	if len(vars) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(vars); err != nil {
+		return nil
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
