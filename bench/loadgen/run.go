@@ -29,9 +29,6 @@ const (
 var allScenarios = []string{ScenarioIdle, ScenarioFanout, ScenarioFanoutStalled, ScenarioEcho, ScenarioEchoTemplate,
 	ScenarioRouteHTTP, ScenarioRouteProxy, ScenarioPush, ScenarioChurn}
 
-// Scenarios returns every scenario name in run order.
-func Scenarios() []string { return slices.Clone(allScenarios) }
-
 func scenarioRank(s string) int {
 	if i := slices.Index(allScenarios, s); i >= 0 {
 		return i

@@ -11,16 +11,6 @@ type ResourceARN struct {
 	Stage  string // empty for the API itself
 }
 
-// APIArn returns the tagging ARN of an API (Terraform's apiARN).
-func APIArn(region, apiID string) string {
-	return "arn:aws:apigateway:" + region + "::/apis/" + apiID
-}
-
-// StageArn returns the tagging ARN of a stage.
-func StageArn(region, apiID, stage string) string {
-	return APIArn(region, apiID) + "/stages/" + stage
-}
-
 // ParseResourceARN parses arn:aws:apigateway:{region}::/apis/{apiId}[/stages/{stage}].
 func ParseResourceARN(arn string) (ResourceARN, *Error) {
 	bad := func() (ResourceARN, *Error) {

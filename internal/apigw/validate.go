@@ -151,8 +151,6 @@ func checkIntegrationResponseKey(key string) *Error {
 	return nil
 }
 
-func strp(s string) *string { return &s }
-
 func deref(s *string) string {
 	if s == nil {
 		return ""

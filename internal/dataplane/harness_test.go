@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,8 +251,6 @@ func readClose(t *testing.T, ws *websocket.Conn) (int, string) {
 		t.Fatalf("connection ended without a close frame: %v", err)
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func hubSelector(e *env) hub.Selector {
 	return hub.Selector{Key: hub.Key{API: e.api, Stage: e.stage}}

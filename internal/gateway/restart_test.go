@@ -105,4 +105,11 @@ func TestKillAndRestart(t *testing.T) {
 	if !reflect.DeepEqual(before, after) {
 		t.Fatalf("state changed across kill -9 and restart:\nbefore %+v\nafter  %+v", before, after)
 	}
+
+	// SIGINT shuts it down cleanly (exit status 0).
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := p2.Interrupt(sctx); err != nil {
+		t.Fatalf("SIGINT: %v\n%s", err, p2.Output())
+	}
 }
