@@ -266,6 +266,10 @@ func TestGroupsAndFanout(t *testing.T) {
 	if _, err := prod.SetMetadata(ctx, f.id("bob"), map[string]string{"big": strings.Repeat("x", 5000)}); err == nil || !asErr(err, &e) || e.Status != 400 {
 		t.Errorf("oversized metadata: %v", err)
 	}
+	// A stage that is not deployed is a clear 404, not an empty success.
+	if _, err := f.client(t, "nope").Broadcast(ctx, []byte("x"), ""); err == nil || !asErr(err, &e) || e.Status != 404 || e.Type != "NotFoundException" {
+		t.Errorf("broadcast to an unknown stage: %v", err)
+	}
 }
 
 func asErr(err error, target **client.Error) bool {

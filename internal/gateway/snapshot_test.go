@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -96,6 +98,24 @@ func TestDeploymentsAreSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStage(t, gw, *api.ApiId, "prod", func(s *snapshot.Stage) bool { return s != nil && s.Routes["leave"] != nil })
+
+	// /_wsgate/stages shows which deployment the stage is live on.
+	live := gw.Registry().Stage(*api.ApiId, "prod")
+	resp, err := http.Get(gw.URL + "/_wsgate/stages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed struct {
+		Stages []struct {
+			APIID, Stage, DeploymentID string
+			Routes                     []string
+		} `json:"stages"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&listed)
+	resp.Body.Close()
+	if err != nil || len(listed.Stages) != 1 || listed.Stages[0].DeploymentID != live.DeploymentID || len(listed.Stages[0].Routes) != 3 {
+		t.Errorf("/_wsgate/stages = %+v (%v), want deployment %s with 3 routes", listed, err, live.DeploymentID)
+	}
 
 	// Deleting the stage stops serving it.
 	if _, err := c.DeleteStage(x, &apigatewayv2.DeleteStageInput{ApiId: api.ApiId, StageName: aws.String("prod")}); err != nil {
